@@ -1,0 +1,93 @@
+/// Which files to apply, in order, to rebuild the database at a transaction.
+public struct RestorePlan: Equatable, Sendable {
+    /// The snapshot first, then contiguous segments.
+    public var files: [LTXFileInfo]
+    /// The transaction the restored database will be at.
+    public var targetTXID: UInt64
+
+    /// What to restore to.
+    public enum Target: Equatable, Sendable {
+        /// The newest transaction in the replica.
+        case latest
+        /// A transaction; the plan fails if no file ends exactly there.
+        case txid(UInt64)
+        /// The newest state whose last transaction is at or before this time (ms since epoch).
+        case timestamp(Int64)
+    }
+
+    /// Plans a restore: the newest snapshot at or before the target plus the
+    /// fewest files that continue it without a hole up to the target.
+    /// `files` must carry timestamps when the target is a timestamp.
+    public static func make(files: [LTXFileInfo], target: Target) throws -> RestorePlan {
+        guard !files.isEmpty else { throw BatonError(.notFound, "the replica holds no LTX files") }
+        let targetTXID: UInt64
+        switch target {
+        case .latest:
+            targetTXID = files.map(\.maxTXID).max()!
+        case .txid(let txid):
+            guard files.contains(where: { $0.maxTXID == txid }) else {
+                let ends = files.filter { $0.maxTXID < txid }.map(\.maxTXID).max()
+                let hint = ends.map { "; the nearest restorable point before it is \($0)" } ?? ""
+                throw BatonError(.notFound, "no file in the replica ends at transaction \(txid)\(hint)")
+            }
+            targetTXID = txid
+        case .timestamp(let milliseconds):
+            let candidates = files.filter { ($0.timestampMilliseconds ?? .max) <= milliseconds }
+            guard let best = candidates.map(\.maxTXID).max() else {
+                throw BatonError(.notFound, "the replica holds nothing at or before the requested time")
+            }
+            targetTXID = best
+        }
+
+        let snapshots = files.filter { $0.isSnapshot && $0.maxTXID <= targetTXID }
+        // Try the newest snapshot first; fall back to older ones if a hole follows it.
+        let ordered = snapshots.sorted { ($0.maxTXID, $0.level) > ($1.maxTXID, $1.level) }
+        var lastError: BatonError?
+        for snapshot in ordered {
+            do {
+                return RestorePlan(files: [snapshot] + (try chain(files, from: snapshot.maxTXID, to: targetTXID)), targetTXID: targetTXID)
+            } catch let error as BatonError {
+                lastError = lastError ?? error
+            }
+        }
+        throw lastError ?? BatonError(.gap, "the replica holds no snapshot at or before transaction \(targetTXID)")
+    }
+
+    /// The fewest files that continue from `start` to exactly `end`: a
+    /// breadth-first search over transaction positions, so a long compaction
+    /// that leads into a hole never hides a path of smaller files.
+    private static func chain(_ files: [LTXFileInfo], from start: UInt64, to end: UInt64) throws -> [LTXFileInfo] {
+        if start == end { return [] }
+        var byStart: [UInt64: [LTXFileInfo]] = [:]
+        for file in files where !file.isSnapshot && file.minTXID > start && file.maxTXID <= end {
+            byStart[file.minTXID, default: []].append(file)
+        }
+        var reachedBy: [UInt64: LTXFileInfo] = [:]
+        var frontier = [start]
+        var furthest = start
+        while !frontier.isEmpty, reachedBy[end] == nil {
+            var next: [UInt64] = []
+            for position in frontier {
+                // Higher levels first: same reach with fewer, larger files.
+                for file in (byStart[position + 1] ?? []).sorted(by: { $0.level > $1.level })
+                where reachedBy[file.maxTXID] == nil && file.maxTXID != start {
+                    reachedBy[file.maxTXID] = file
+                    next.append(file.maxTXID)
+                    furthest = max(furthest, file.maxTXID)
+                }
+            }
+            frontier = next
+        }
+        guard reachedBy[end] != nil else {
+            throw BatonError(
+                .gap, "the replica has a gap after transaction \(furthest): no file starts at \(furthest + 1)")
+        }
+        var chain: [LTXFileInfo] = []
+        var position = end
+        while position != start, let file = reachedBy[position] {
+            chain.append(file)
+            position = file.minTXID - 1
+        }
+        return chain.reversed()
+    }
+}

@@ -1,0 +1,56 @@
+import Testing
+
+@testable import BatonCore
+
+@Suite struct RestorePlanTests {
+    func file(_ level: Int, _ minTXID: UInt64, _ maxTXID: UInt64, at time: Int64? = nil) -> LTXFileInfo {
+        LTXFileInfo(level: level, minTXID: minTXID, maxTXID: maxTXID, timestampMilliseconds: time ?? Int64(maxTXID) * 1000)
+    }
+
+    @Test func latestUsesNewestSnapshotAndFewestFiles() throws {
+        let files = [
+            file(9, 1, 1), file(0, 2, 2), file(0, 3, 3), file(0, 4, 4), file(0, 5, 5),
+            file(1, 2, 4), file(9, 1, 3),
+        ]
+        let plan = try RestorePlan.make(files: files, target: .latest)
+        #expect(plan.targetTXID == 5)
+        #expect(plan.files == [file(9, 1, 3), file(0, 4, 4), file(0, 5, 5)])
+    }
+
+    @Test func txidTargetStopsExactly() throws {
+        let files = [file(9, 1, 1), file(0, 2, 2), file(0, 3, 3), file(1, 2, 3)]
+        let plan = try RestorePlan.make(files: files, target: .txid(2))
+        #expect(plan.files == [file(9, 1, 1), file(0, 2, 2)])
+        #expect(throws: BatonError.self) { try RestorePlan.make(files: files, target: .txid(7)) }
+    }
+
+    @Test func gapIsRefusedWithItsPosition() {
+        let files = [file(9, 1, 1), file(0, 2, 2), file(0, 4, 4)]
+        #expect {
+            try RestorePlan.make(files: files, target: .latest)
+        } throws: { error in
+            (error as? BatonError)?.code == .gap && (error as? BatonError)?.message.contains("after transaction 2") == true
+        }
+    }
+
+    @Test func compactionIntoAHoleDoesNotHideAPath() throws {
+        // The level-1 file reaches 3, but nothing starts at 4; smaller files go on to 5.
+        let files = [file(9, 1, 1), file(1, 2, 3), file(0, 2, 2), file(0, 3, 3), file(0, 4, 5)]
+        let withoutFour = files.filter { $0 != file(0, 4, 5) } + [file(0, 3, 5)]
+        let plan = try RestorePlan.make(files: withoutFour, target: .latest)
+        #expect(plan.files.last?.maxTXID == 5)
+        #expect(plan.files.count == 3)
+    }
+
+    @Test func timestampPicksNewestStateNotAfterIt() throws {
+        let files = [file(9, 1, 1, at: 100), file(0, 2, 2, at: 200), file(0, 3, 3, at: 300)]
+        #expect(try RestorePlan.make(files: files, target: .timestamp(250)).targetTXID == 2)
+        #expect(throws: BatonError.self) { try RestorePlan.make(files: files, target: .timestamp(50)) }
+    }
+
+    @Test func olderSnapshotIsUsedWhenTheNewestIsAfterTheTarget() throws {
+        let files = [file(9, 1, 1), file(0, 2, 2), file(0, 3, 3), file(9, 1, 3)]
+        let plan = try RestorePlan.make(files: files, target: .txid(2))
+        #expect(plan.files == [file(9, 1, 1), file(0, 2, 2)])
+    }
+}
