@@ -14,18 +14,19 @@ let package = Package(
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CLZ4", path: "Sources/CLZ4", providers: [.apt(["liblz4-dev"])]),
         .target(name: "BatonCore", dependencies: ["CLZ4"]),
-        .target(name: "BatonStore", dependencies: ["BatonCore"]),
-        .target(name: "BatonSQLite", dependencies: ["BatonCore", "CSQLite"]),
-        .target(name: "BatonNode", dependencies: ["BatonCore", "BatonStore", "BatonSQLite"]),
+        .target(name: "BatonSystem", dependencies: ["BatonCore"]),
+        .target(name: "BatonStore", dependencies: ["BatonCore", "BatonSystem"]),
+        .target(name: "BatonSQLite", dependencies: ["BatonCore", "BatonSystem", "CSQLite"]),
+        .target(name: "BatonNode", dependencies: ["BatonCore", "BatonSystem", "BatonStore", "BatonSQLite"]),
         .executableTarget(
             name: "baton",
             dependencies: [
-                "BatonCore", "BatonStore", "BatonSQLite", "BatonNode",
+                "BatonCore", "BatonSystem", "BatonStore", "BatonSQLite", "BatonNode",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "BatonCoreTests", dependencies: ["BatonCore"]),
-        .testTarget(name: "BatonStoreTests", dependencies: ["BatonStore", "BatonCore"]),
-        .testTarget(name: "BatonNodeTests", dependencies: ["BatonNode", "BatonStore", "BatonSQLite", "BatonCore"]),
+        .testTarget(name: "BatonStoreTests", dependencies: ["BatonStore", "BatonCore", "BatonSystem"]),
+        .testTarget(name: "BatonNodeTests", dependencies: ["BatonNode", "BatonStore", "BatonSQLite", "BatonCore", "BatonSystem"]),
     ]
 )

@@ -35,4 +35,9 @@ public struct WALPosition: Equatable, Sendable {
     public func isSameGeneration(as header: WALHeader) -> Bool {
         header.salt1 == salt1 && header.salt2 == salt2
     }
+
+    /// Whether `other` lies in the same WAL generation.
+    public func isSameGeneration(as other: WALPosition) -> Bool {
+        other.salt1 == salt1 && other.salt2 == salt2
+    }
 }

@@ -1,0 +1,50 @@
+import BatonCore
+import BatonStore
+import BatonSystem
+
+/// Sealed LTX files waiting on local disk until the store confirms them.
+///
+/// A file lands here complete and fsynced (temp name, rename), so a crash or
+/// a store outage loses nothing: the next upload (or the next start) sends
+/// what is left, oldest transaction first, and deletes each file only after
+/// the store accepted it.
+final class PendingSegments {
+    let directory: String
+
+    init(directory: String) throws {
+        self.directory = directory
+        try FileSystem.makeDirectories(directory)
+    }
+
+    /// Waiting files, in upload order (by last transaction, snapshots after segments).
+    func files() throws -> [LTXFileInfo] {
+        try FileSystem.list(directory).compactMap { name -> LTXFileInfo? in
+            let parts = name.split(separator: "_", maxSplits: 1)
+            guard parts.count == 2 else { return nil }
+            return LTXFileInfo(key: "ltx/\(parts[0])/\(parts[1])")
+        }.sorted { ($0.maxTXID, $0.level) < ($1.maxTXID, $1.level) }
+    }
+
+    /// The local path a sealed file for `info` takes.
+    func path(for info: LTXFileInfo) -> String {
+        directory + "/\(info.level)_\(LTXFileInfo.hex(info.minTXID))-\(LTXFileInfo.hex(info.maxTXID)).ltx"
+    }
+
+    /// A fresh temporary path in the directory.
+    func temporaryPath() -> String { FileSystem.temporaryPath(next: directory + "/x") }
+
+    /// Uploads every waiting file in order; stops at the first failure and rethrows it.
+    /// Returns the number of files and bytes uploaded.
+    func upload(to store: any ObjectStore) async throws -> (files: Int, bytes: Int64) {
+        var count = 0
+        var bytes: Int64 = 0
+        for info in try files() {
+            let local = path(for: info)
+            try await store.upload(info.key, fromFile: local)
+            bytes += FileSystem.attributes(local)?.size ?? 0
+            try FileSystem.remove(local)
+            count += 1
+        }
+        return (count, bytes)
+    }
+}

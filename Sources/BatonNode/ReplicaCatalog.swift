@@ -1,0 +1,37 @@
+import BatonCore
+import BatonStore
+
+/// The LTX files a replica holds, read from the store's listing and,
+/// when asked, from each file's header.
+public enum ReplicaCatalog {
+    /// Every LTX file under `ltx/`; with `headers`, timestamps come from the
+    /// files themselves (one small ranged read each).
+    public static func files(in store: any ObjectStore, headers: Bool) async throws -> [LTXFileInfo] {
+        var files: [LTXFileInfo] = []
+        for object in try await store.list(prefix: "ltx/") {
+            guard var info = LTXFileInfo(key: object.key, size: object.size) else { continue }
+            if headers { info.timestampMilliseconds = try await header(of: info, in: store).timestampMilliseconds }
+            files.append(info)
+        }
+        return files.sorted()
+    }
+
+    /// The header of one file.
+    public static func header(of file: LTXFileInfo, in store: any ObjectStore) async throws -> LTXHeader {
+        let bytes = try await store.get(file.key, range: 0..<Int64(LTXHeader.size))
+        do {
+            return try LTXHeader(decoding: bytes)
+        } catch let error as BatonError {
+            throw BatonError(error.code, "\(store.displayURL)/\(file.key): \(error.message)")
+        }
+    }
+
+    /// The trailer of one file (its last 16 bytes).
+    public static func trailer(of file: LTXFileInfo, in store: any ObjectStore) async throws -> LTXTrailer {
+        guard file.size >= Int64(LTXHeader.size + LTXTrailer.size) else {
+            throw BatonError(.corrupt, "\(store.displayURL)/\(file.key) is too short to be an LTX file")
+        }
+        let bytes = try await store.get(file.key, range: (file.size - Int64(LTXTrailer.size))..<file.size)
+        return LTXTrailer(postApplyChecksum: BigEndian.uint64(bytes, 0), fileChecksum: BigEndian.uint64(bytes, 8))
+    }
+}

@@ -1,0 +1,142 @@
+import BatonCore
+import BatonSQLite
+import BatonSystem
+
+extension Replicator {
+    /// Reads every page of the state the follower's read transaction sees
+    /// (at `position` in the WAL) and returns its checksum table, calling
+    /// `visit` with each page in order.
+    func readDatabase(
+        header: WALHeader?, position: WALPosition?, visit: (UInt32, [UInt8], UInt64) throws -> Void
+    ) throws -> PageChecksumTable {
+        let geometry = try session.readerGeometry()
+        guard pageSize == 0 || geometry.pageSize == pageSize else {
+            throw BatonError(
+                .unsupportedDatabase,
+                "\(databasePath): page size changed from \(pageSize) to \(geometry.pageSize); start a new replica")
+        }
+        pageSize = geometry.pageSize
+        let reader = try DatabasePageReader(
+            databasePath: databasePath, pageSize: geometry.pageSize, header: header, upTo: position)
+        let lock = DatabaseChecksum.lockPageNumber(pageSize: geometry.pageSize)
+        var state = PageChecksumTable()
+        if geometry.pageCount > 0 {
+            for number in 1...geometry.pageCount where number != lock {
+                let data = try reader.page(number)
+                let sum = DatabaseChecksum.page(number, data)
+                state.set(number, checksum: sum, pageSize: geometry.pageSize)
+                try visit(number, data, sum)
+            }
+        }
+        state.resize(to: geometry.pageCount, pageSize: geometry.pageSize)
+        return state
+    }
+
+    /// Checksums of the database file alone, ignoring the WAL.
+    func databaseFileTable() throws -> PageChecksumTable {
+        let file = try LocalFile(databasePath, .read)
+        let pageCount = UInt32(try file.size() / Int64(pageSize))
+        let lock = DatabaseChecksum.lockPageNumber(pageSize: pageSize)
+        var state = PageChecksumTable()
+        var number: UInt32 = 1
+        while number <= pageCount {
+            let chunk = try file.read(at: Int64(number - 1) * Int64(pageSize), count: Int(pageSize) * 256)
+            var start = 0
+            while start + Int(pageSize) <= chunk.count {
+                if number != lock {
+                    let sum = chunk.withUnsafeBytes {
+                        DatabaseChecksum.page(number, UnsafeRawBufferPointer(rebasing: $0[start..<start + Int(pageSize)]))
+                    }
+                    state.set(number, checksum: sum, pageSize: pageSize)
+                }
+                number += 1
+                start += Int(pageSize)
+            }
+            if chunk.count < Int(pageSize) * 256 { break }
+        }
+        state.resize(to: pageCount, pageSize: pageSize)
+        return state
+    }
+
+    /// Writes a snapshot of the state at the follower's position as
+    /// transaction `txid` (`ltx/9/1-<txid>`), and adopts its checksums.
+    func writeSnapshot(txid: UInt64, header walHeader: WALHeader?, position: WALPosition?) throws {
+        let geometry = try session.readerGeometry()
+        var header = LTXHeader(
+            pageSize: geometry.pageSize, commitPageCount: geometry.pageCount, minTXID: 1, maxTXID: txid,
+            timestampMilliseconds: Replicator.nowMilliseconds())
+        if let position {
+            header.walSalt1 = position.salt1
+            header.walSalt2 = position.salt2
+            header.walOffset = Int64(WALHeader.size)
+            header.walSize = Int64(position.offset - WALHeader.size)
+        }
+        var state = PageChecksumTable()
+        _ = try writePending(header, level: LTXFileInfo.snapshotLevel, pages: { encoder in
+            state = try readDatabase(header: walHeader, position: position) { number, data, _ in
+                try encoder.writePage(number, data)
+            }
+        }, postApply: { state.databaseChecksum })
+        table = state
+        stats.txid = txid
+        stats.snapshotsWritten += 1
+        lastSnapshotMilliseconds = header.timestampMilliseconds
+    }
+
+    /// The scheduled snapshot: seals what is captured, moves the read
+    /// transaction to the end of the WAL (capturing and sealing what came in),
+    /// and snapshots that state under the current transaction ID. A snapshot
+    /// whose checksum differs from the running one means the replica drifted
+    /// from the database; that is logged loudly and the snapshot wins.
+    func scheduledSnapshot() throws {
+        try seal()
+        try handle(try follower.reacquire(deliver))
+        try seal()
+        let expected = table.databaseChecksum
+        let txid = stats.txid
+        try writeSnapshot(txid: txid, header: try follower.wal.header(), position: follower.position)
+        if table.databaseChecksum != expected {
+            log("\(databasePath): snapshot at transaction \(txid) does not match the running checksum; the snapshot wins")
+        }
+    }
+
+    /// After lost continuity: reads the whole database as of the end of the
+    /// WAL and seals the pages that differ from the last sealed state as one
+    /// transaction. Nothing is sealed when nothing differs.
+    func resync() throws {
+        try seal()
+        stats.resyncs += 1
+        let (walHeader, position) = try follower.restartAtEnd()
+        let geometry = try session.readerGeometry()
+        var header = LTXHeader(
+            pageSize: pageSize, commitPageCount: geometry.pageCount, minTXID: stats.txid + 1, maxTXID: stats.txid + 1,
+            timestampMilliseconds: Replicator.nowMilliseconds())
+        header.preApplyChecksum = table.databaseChecksum
+        if let position {
+            header.walSalt1 = position.salt1
+            header.walSalt2 = position.salt2
+            header.walOffset = Int64(WALHeader.size)
+            header.walSize = Int64(position.offset - WALHeader.size)
+        }
+        let previous = table
+        var changed = 0
+        var state = PageChecksumTable()
+        let info = try writePending(header, level: 0, pages: { encoder in
+            state = try readDatabase(header: walHeader, position: position) { number, data, sum in
+                if previous.checksum(of: number) != sum {
+                    try encoder.writePage(number, data)
+                    changed += 1
+                }
+            }
+        }, postApply: { state.databaseChecksum })
+        if changed == 0 && state == previous {
+            try FileSystem.remove(pending.path(for: info))
+            log("\(databasePath): database matches the replica; nothing was missed")
+            return
+        }
+        log("\(databasePath): stored \(changed) changed pages as transaction \(info.maxTXID)")
+        table = state
+        stats.txid = info.maxTXID
+        stats.segmentsSealed += 1
+    }
+}

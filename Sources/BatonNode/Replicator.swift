@@ -1,0 +1,104 @@
+import BatonCore
+import BatonSQLite
+import BatonStore
+import BatonSystem
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Continuous backup of one database to one store: follows the WAL, seals
+/// batches of transactions into level-0 LTX files, writes snapshots, runs
+/// Baton's checkpoints and uploads everything in order.
+///
+/// Keeps the checksum of every page of the state it last sealed
+/// (`PageChecksumTable`), so each file carries verified pre- and post-apply
+/// database checksums. Not thread-safe: drive it from one task.
+public final class Replicator {
+    let databasePath: String
+    let store: any ObjectStore
+    let options: ReplicatorOptions
+    let log: (String) -> Void
+    let session: DatabaseSession
+    let follower: WALFollower
+    let pending: PendingSegments
+    var spool: SegmentSpool!
+    var pageSize: UInt32 = 0
+    var table = PageChecksumTable()
+    var lastSnapshotMilliseconds: Int64 = 0
+    /// What has happened so far.
+    public internal(set) var stats = ReplicatorStats()
+
+    /// Opens the database (checking it is usable) and the local state directory.
+    public init(
+        databasePath: String, store: any ObjectStore, options: ReplicatorOptions = .init(),
+        log: @escaping (String) -> Void = { _ in }
+    ) throws {
+        self.databasePath = databasePath
+        self.store = store
+        self.options = options
+        self.log = log
+        session = try DatabaseSession(
+            path: databasePath, busyTimeoutMilliseconds: options.busyTimeoutMilliseconds, enableWAL: options.enableWAL)
+        follower = WALFollower(session: session)
+        pending = try PendingSegments(directory: (options.stateDirectory ?? databasePath + "-baton") + "/pending")
+    }
+
+    /// Closes the database connections.
+    public func close() {
+        session.close()
+    }
+
+    /// The current time in milliseconds since the Unix epoch.
+    static func nowMilliseconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+    }
+
+    /// The callback that copies each captured transaction into the spool.
+    var deliver: WALFollower.Deliver {
+        { [unowned self] transaction, firstFrame, page in
+            try spool.add(transaction, firstFrameOffset: firstFrame, now: Replicator.nowMilliseconds(), page: page)
+        }
+    }
+
+    /// One round: step aside for a waiting checkpoint, capture new commits,
+    /// seal the batch when its window is over, checkpoint, snapshot when due,
+    /// upload. With `flushAll` the batch is sealed whatever its age.
+    public func step(flushAll: Bool = false) async throws {
+        if let yielded = try follower.yieldToWaitingCheckpoint(maxWaitMilliseconds: options.maxYieldMilliseconds, deliver) {
+            stats.checkpointYields += 1
+            try handle(yielded)
+        }
+        try handle(try follower.capture(deliver))
+        let now = Replicator.nowMilliseconds()
+        if !spool.isEmpty, flushAll || now - spool.firstCommitMilliseconds >= Int64(options.batchWindowMilliseconds) {
+            try seal()
+        }
+        if follower.framesSinceCheckpoint >= options.checkpointThresholdPages {
+            let result = try follower.checkpoint(truncateAboveBytes: options.truncateThresholdBytes, deliver) {
+                if !spool.isEmpty { try seal() }
+            }
+            stats.checkpoints += 1
+            try handle(result)
+        }
+        if now - lastSnapshotMilliseconds >= options.snapshotIntervalSeconds * 1000 {
+            try scheduledSnapshot()
+        }
+        try await upload()
+    }
+
+    /// Uploads sealed files; a store failure is reported and retried on the next round.
+    func upload() async throws {
+        let sent = try await pending.upload(to: store)
+        stats.filesUploaded += sent.files
+        stats.bytesUploaded += sent.bytes
+    }
+
+    func handle(_ result: WALFollower.CaptureResult) throws {
+        guard case .continuityLost(let reason) = result else { return }
+        log("\(databasePath): \(reason); comparing the whole database with the replica")
+        try resync()
+    }
+}

@@ -1,0 +1,137 @@
+import BatonCore
+import BatonSQLite
+import BatonStore
+import BatonSystem
+
+/// Rebuilds a database from a replica: plans the files, applies them into a
+/// temporary file while verifying every file checksum and every pre- and
+/// post-apply database checksum, fsyncs, checks the result with SQLite, and
+/// only then renames it into place.
+public struct Restorer {
+    let store: any ObjectStore
+
+    /// A restorer reading from `store`.
+    public init(store: any ObjectStore) { self.store = store }
+
+    /// Restores `target` to `output`. An existing output is replaced only
+    /// with `force`. `progress` gets (files done, files total, bytes read).
+    public func restore(
+        to output: String, target: RestorePlan.Target, integrity: IntegrityCheck, force: Bool,
+        progress: (Int, Int, Int64) -> Void = { _, _, _ in }
+    ) async throws -> RestoreResult {
+        if !force {
+            for path in [output, output + "-wal"] where FileSystem.exists(path) {
+                throw BatonError(.alreadyExists, "\(path) already exists; pass --force to replace it")
+            }
+        }
+        let needsTimes: Bool
+        if case .timestamp = target { needsTimes = true } else { needsTimes = false }
+        let files = try await ReplicaCatalog.files(in: store, headers: needsTimes)
+        let plan: RestorePlan
+        do {
+            plan = try RestorePlan.make(files: files, target: target)
+        } catch let error as BatonError {
+            throw BatonError(error.code, "\(store.displayURL): \(error.message)")
+        }
+
+        let directory = FileSystem.parent(of: output)
+        try FileSystem.makeDirectories(directory)
+        let temporary = FileSystem.temporaryPath(next: output)
+        do {
+            let result = try await apply(plan, into: temporary, progress: progress)
+            try check(temporary, integrity)
+            for suffix in ["-wal", "-shm"] { try FileSystem.remove(output + suffix) }
+            try FileSystem.rename(temporary, to: output)
+            return result
+        } catch {
+            try? FileSystem.remove(temporary)
+            throw error
+        }
+    }
+
+    private func apply(_ plan: RestorePlan, into path: String, progress: (Int, Int, Int64) -> Void) async throws
+        -> RestoreResult
+    {
+        let output = try LocalFile(path, .createNew)
+        var table = PageChecksumTable()
+        var pageSize: UInt32 = 0
+        var bytesRead: Int64 = 0
+        let scratch = FileSystem.parent(of: path)
+        for (index, info) in plan.files.enumerated() {
+            let name = "\(store.displayURL)/\(info.key)"
+            let copy = try await store.localCopy(info.key, scratchDirectory: scratch)
+            defer { if copy.isTemporary { try? FileSystem.remove(copy.path) } }
+            do {
+                let file = try LocalFile(copy.path, .read)
+                var decoder = try LTXDecoder(FileByteSource(file))
+                let header = decoder.header
+                guard header.minTXID == info.minTXID, header.maxTXID == info.maxTXID else {
+                    throw BatonError(.corrupt, "its header says transactions \(header.minTXID)-\(header.maxTXID)")
+                }
+                if pageSize == 0 { pageSize = header.pageSize }
+                guard header.pageSize == pageSize else {
+                    throw BatonError(.corrupt, "page size \(header.pageSize) differs from the snapshot's \(pageSize)")
+                }
+                if header.isSnapshot {
+                    table = PageChecksumTable()
+                    try output.truncate(to: 0)
+                } else if !header.hasNoChecksum && header.preApplyChecksum != table.databaseChecksum {
+                    throw BatonError(
+                        .checksumMismatch,
+                        "it applies to a database with checksum \(hex(header.preApplyChecksum)) but the restored database has \(hex(table.databaseChecksum))")
+                }
+                while let page = try decoder.nextPage() {
+                    try output.write(page.data, at: Int64(page.pageNumber - 1) * Int64(pageSize))
+                    table.set(page.pageNumber, checksum: DatabaseChecksum.page(page.pageNumber, page.data), pageSize: pageSize)
+                }
+                let trailer = try decoder.finish()
+                table.resize(to: header.commitPageCount, pageSize: pageSize)
+                try output.truncate(to: Int64(header.commitPageCount) * Int64(pageSize))
+                if !header.hasNoChecksum && trailer.postApplyChecksum != table.databaseChecksum {
+                    throw BatonError(
+                        .checksumMismatch,
+                        "after applying it the database checksum is \(hex(table.databaseChecksum)), the file says \(hex(trailer.postApplyChecksum))")
+                }
+                bytesRead += try file.size()
+            } catch let error as BatonError {
+                throw BatonError(error.code, "\(name): \(error.message)")
+            }
+            progress(index + 1, plan.files.count, bytesRead)
+        }
+        try output.sync()
+        return RestoreResult(
+            txid: plan.targetTXID, filesApplied: plan.files.count, bytesRead: bytesRead,
+            checksum: table.databaseChecksum, pageCount: table.pageCount, pageSize: pageSize)
+    }
+
+    private func check(_ path: String, _ integrity: IntegrityCheck) throws {
+        guard integrity != .none else { return }
+        let escaped = path.replacingPercentSigns()
+        let connection = try SQLiteConnection(path: "file:\(escaped)?immutable=1", readOnly: true, uri: true)
+        defer { connection.close() }
+        let pragma = integrity == .full ? "integrity_check" : "quick_check"
+        let rows = try connection.rows("PRAGMA \(pragma)")
+        let problems = rows.compactMap { $0.first ?? nil }.filter { $0 != "ok" }
+        guard problems.isEmpty else {
+            throw BatonError(.corrupt, "restored database fails PRAGMA \(pragma): \(problems.prefix(3).joined(separator: "; "))")
+        }
+    }
+
+    private func hex(_ value: UInt64) -> String { LTXFileInfo.hex(value) }
+}
+
+extension String {
+    /// Escapes the characters that would end or change a SQLite URI's path.
+    fileprivate func replacingPercentSigns() -> String {
+        var result = ""
+        for character in self {
+            switch character {
+            case "%": result += "%25"
+            case "?": result += "%3f"
+            case "#": result += "%23"
+            default: result.append(character)
+            }
+        }
+        return result
+    }
+}

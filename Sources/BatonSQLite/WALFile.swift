@@ -1,0 +1,60 @@
+import BatonCore
+import BatonSystem
+
+/// Reads a database's `-wal` file: its header and the committed
+/// transactions after a position, verified by `WALScanner`.
+public struct WALFile {
+    /// The path of the `-wal` file.
+    public let path: String
+
+    /// The WAL of database `databasePath`.
+    public init(databasePath: String) { path = databasePath + "-wal" }
+
+    /// The current header, or nil when the file is missing, empty or has no valid header.
+    public func header() throws -> WALHeader? {
+        guard FileSystem.exists(path) else { return nil }
+        let file = try LocalFile(path, .read)
+        return WALHeader(try file.read(at: 0, count: WALHeader.size))
+    }
+
+    /// Every transaction committed after `position` (which must belong to
+    /// `header`'s generation), and the position after the last one.
+    public func transactions(header: WALHeader, after position: WALPosition) throws -> (
+        [WALTransaction], WALPosition
+    ) {
+        let file = try LocalFile(path, .read)
+        let size = try file.size()
+        var scanner = WALScanner(header: header, from: position)
+        var transactions: [WALTransaction] = []
+        let frameSize = header.frameSize
+        let framesPerChunk = max(1, (1 << 20) / frameSize)
+        scanning: while Int64(scanner.offset + frameSize) <= size {
+            let chunk = try file.read(at: Int64(scanner.offset), count: frameSize * framesPerChunk)
+            var start = 0
+            while start + frameSize <= chunk.count {
+                switch scanner.consume(frame: Array(chunk[start..<start + frameSize])) {
+                case .frame: break
+                case .commit(let transaction): transactions.append(transaction)
+                case .stop: break scanning
+                }
+                start += frameSize
+            }
+            if chunk.count < frameSize * framesPerChunk { break }
+        }
+        return (transactions, scanner.committed)
+    }
+
+    /// Reads the page of the frame at `offset`, checking the frame still
+    /// belongs to `header`'s generation and names `pageNumber`.
+    public func page(at offset: Int, pageNumber: UInt32, header: WALHeader, from file: LocalFile) throws -> [UInt8] {
+        let bytes = try file.read(at: Int64(offset), count: header.frameSize)
+        guard bytes.count == header.frameSize else {
+            throw BatonError(.corrupt, "\(path) was truncated while Baton was reading it")
+        }
+        let frame = WALFrameHeader(bytes)
+        guard frame.salt1 == header.salt1, frame.salt2 == header.salt2, frame.pageNumber == pageNumber else {
+            throw BatonError(.corrupt, "\(path) was rewritten while Baton was reading it")
+        }
+        return Array(bytes[WALFrameHeader.size...])
+    }
+}

@@ -1,0 +1,150 @@
+import BatonCore
+import BatonSystem
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// An `ObjectStore` in a local directory: each key is a file under `root`.
+///
+/// Puts are atomic (temp file, fsync, rename, fsync the directory), so a
+/// reader sees the old object or the new one, never a mix. Conditional puts
+/// and deletes are serialized across processes with `flock` on `root/.lock`.
+/// ETags are derived from inode, size and modification time, which change on
+/// every replace.
+public struct FileStore: ObjectStore {
+    /// The directory holding the objects.
+    public let root: String
+
+    /// A store rooted at `root` (created on first write).
+    public init(root: String) { self.root = root }
+
+    /// `file://` plus the root.
+    public var displayURL: String { "file://\(root)" }
+
+    private func path(_ key: String) throws -> String {
+        guard !key.isEmpty, !key.hasPrefix("/"), !key.split(separator: "/").contains(where: { $0 == ".." || $0 == "." }) else {
+            throw BatonError(.usage, "invalid object key \(key)")
+        }
+        return root + "/" + key
+    }
+
+    /// Lists objects recursively; temporary files are skipped.
+    public func list(prefix: String) async throws -> [ObjectInfo] {
+        var results: [ObjectInfo] = []
+        func walk(_ relative: String) throws {
+            let directory = relative.isEmpty ? root : root + "/" + relative
+            for name in try FileSystem.list(directory) where !name.hasPrefix(".") {
+                let key = relative.isEmpty ? name : relative + "/" + name
+                let full = root + "/" + key
+                if FileSystem.isDirectory(full) {
+                    if prefix.hasPrefix(key + "/") || key.hasPrefix(prefix) || prefix.isEmpty { try walk(key) }
+                } else if key.hasPrefix(prefix), let attributes = FileSystem.attributes(full) {
+                    results.append(
+                        ObjectInfo(
+                            key: key, size: attributes.size, etag: etag(attributes),
+                            modifiedMilliseconds: attributes.modifiedNanoseconds / 1_000_000))
+                }
+            }
+        }
+        try walk("")
+        return results.sorted { $0.key < $1.key }
+    }
+
+    private func etag(_ attributes: (size: Int64, modifiedNanoseconds: Int64, inode: UInt64)) -> String {
+        "\(attributes.inode)-\(attributes.size)-\(attributes.modifiedNanoseconds)"
+    }
+
+    /// Reads the whole object.
+    public func get(_ key: String) async throws -> [UInt8] {
+        let file = try LocalFile(path(key), .read)
+        return try file.read(at: 0, count: Int(try file.size()))
+    }
+
+    /// Reads a byte range of the object.
+    public func get(_ key: String, range: Range<Int64>) async throws -> [UInt8] {
+        try LocalFile(path(key), .read).read(at: range.lowerBound, count: Int(range.count))
+    }
+
+    /// The object's own path: nothing to download.
+    public func localCopy(_ key: String, scratchDirectory: String) async throws -> (path: String, isTemporary: Bool) {
+        let full = try path(key)
+        guard FileSystem.exists(full) else { throw BatonError(.notFound, "\(displayURL)/\(key) does not exist") }
+        return (full, false)
+    }
+
+    /// Writes atomically, honoring the condition.
+    @discardableResult
+    public func put(_ key: String, data: [UInt8], condition: PutCondition) async throws -> String {
+        let destination = try path(key)
+        try FileSystem.makeDirectories(FileSystem.parent(of: destination))
+        if condition == .none {
+            try FileSystem.writeAtomically(data, to: destination)
+        } else {
+            try withStoreLock {
+                let current = FileSystem.attributes(destination).map(etag)
+                switch condition {
+                case .none: break
+                case .ifNoneMatch:
+                    if current != nil { throw BatonError(.preconditionFailed, "\(displayURL)/\(key) already exists") }
+                case .ifMatch(let expected):
+                    if current != expected {
+                        throw BatonError(.preconditionFailed, "\(displayURL)/\(key) changed since it was read")
+                    }
+                }
+                try FileSystem.writeAtomically(data, to: destination)
+            }
+        }
+        guard let attributes = FileSystem.attributes(destination) else {
+            throw BatonError(.io, "\(destination) vanished right after it was written")
+        }
+        return etag(attributes)
+    }
+
+    /// Copies a local file in atomically.
+    public func upload(_ key: String, fromFile source: String) async throws {
+        let destination = try path(key)
+        try FileSystem.makeDirectories(FileSystem.parent(of: destination))
+        let temporary = FileSystem.temporaryPath(next: destination)
+        do {
+            let input = try LocalFile(source, .read)
+            let output = try LocalFile(temporary, .createNew)
+            var offset: Int64 = 0
+            while true {
+                let chunk = try input.read(at: offset, count: 1 << 20)
+                if chunk.isEmpty { break }
+                try output.write(chunk, at: offset)
+                offset += Int64(chunk.count)
+            }
+            try output.sync()
+            try FileSystem.rename(temporary, to: destination)
+        } catch {
+            try? FileSystem.remove(temporary)
+            throw error
+        }
+    }
+
+    /// Removes the object, if its ETag matches when one is given.
+    public func delete(_ key: String, ifMatch: String?) async throws {
+        let target = try path(key)
+        guard let expected = ifMatch else {
+            try FileSystem.remove(target)
+            return
+        }
+        try withStoreLock {
+            guard let attributes = FileSystem.attributes(target) else { return }
+            guard etag(attributes) == expected else {
+                throw BatonError(.preconditionFailed, "\(displayURL)/\(key) changed since it was read")
+            }
+            try FileSystem.remove(target)
+        }
+    }
+
+    private func withStoreLock<T>(_ body: () throws -> T) throws -> T {
+        try FileSystem.makeDirectories(root)
+        let lock = try LocalFile(root + "/.lock", .readWrite)
+        guard flock(lock.descriptor, LOCK_EX) == 0 else { throw LocalFile.error("cannot lock", lock.path) }
+        defer { flock(lock.descriptor, LOCK_UN) }
+        return try body()
+    }
+}

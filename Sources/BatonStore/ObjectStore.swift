@@ -1,0 +1,32 @@
+/// The one protocol every storage backend implements: a flat key space with
+/// list, get, put (optionally conditional) and delete. Keys are relative to
+/// the replica's prefix and use `/` as separator.
+public protocol ObjectStore: Sendable {
+    /// The store's URL, for messages.
+    var displayURL: String { get }
+
+    /// Every object whose key starts with `prefix`.
+    func list(prefix: String) async throws -> [ObjectInfo]
+
+    /// The whole object; throws `notFound` if it does not exist.
+    func get(_ key: String) async throws -> [UInt8]
+
+    /// Bytes `range` of the object.
+    func get(_ key: String, range: Range<Int64>) async throws -> [UInt8]
+
+    /// A local file holding the object: the object itself for local stores,
+    /// a downloaded copy in `scratchDirectory` otherwise. The flag says whether
+    /// the caller should delete the path when done.
+    func localCopy(_ key: String, scratchDirectory: String) async throws -> (path: String, isTemporary: Bool)
+
+    /// Stores `data` under `key` if `condition` holds; returns the new ETag.
+    /// A failed condition throws `preconditionFailed`.
+    @discardableResult
+    func put(_ key: String, data: [UInt8], condition: PutCondition) async throws -> String
+
+    /// Stores the contents of a local file under `key`.
+    func upload(_ key: String, fromFile path: String) async throws
+
+    /// Deletes `key` (if `ifMatch` is given, only while its ETag matches). Missing keys are fine.
+    func delete(_ key: String, ifMatch: String?) async throws
+}

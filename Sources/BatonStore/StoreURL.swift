@@ -1,0 +1,58 @@
+import BatonCore
+
+/// A parsed replica URL: `file:///path` or a plain path (the embedded
+/// default), or `s3://bucket/prefix?endpoint=…&region=…`.
+public enum StoreURL: Equatable, Sendable {
+    /// A directory on a local or mounted file system.
+    case file(path: String)
+    /// An S3-compatible bucket.
+    case s3(bucket: String, prefix: String, query: [String: String])
+
+    /// Parses `text`; throws `usage` with an example when it cannot.
+    public init(_ text: String) throws {
+        if text.hasPrefix("file://") {
+            let path = String(text.dropFirst("file://".count))
+            guard path.hasPrefix("/") else {
+                throw BatonError(.usage, "store URL \(text) must be absolute: file:///path/to/dir")
+            }
+            self = .file(path: StoreURL.trimmed(path))
+        } else if text.hasPrefix("s3://") {
+            let rest = text.dropFirst("s3://".count)
+            let pathAndQuery = rest.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+            let parts = pathAndQuery[0].split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
+            guard let bucket = parts.first, !bucket.isEmpty else {
+                throw BatonError(.usage, "store URL \(text) names no bucket: s3://bucket/prefix")
+            }
+            var query: [String: String] = [:]
+            if pathAndQuery.count == 2 {
+                for pair in pathAndQuery[1].split(separator: "&") {
+                    let keyValue = pair.split(separator: "=", maxSplits: 1)
+                    query[String(keyValue[0])] = keyValue.count == 2 ? String(keyValue[1]) : ""
+                }
+            }
+            self = .s3(bucket: String(bucket), prefix: parts.count == 2 ? StoreURL.trimmed(String(parts[1])) : "", query: query)
+        } else if text.contains("://") {
+            throw BatonError(.usage, "unsupported store URL \(text): use file:///path or s3://bucket/prefix")
+        } else {
+            guard !text.isEmpty else { throw BatonError(.usage, "empty store URL") }
+            self = .file(path: StoreURL.trimmed(text))
+        }
+    }
+
+    private static func trimmed(_ path: String) -> String {
+        var result = path
+        while result.count > 1 && result.hasSuffix("/") { result.removeLast() }
+        return result
+    }
+
+    /// Opens the store this URL names.
+    public func open() throws -> any ObjectStore {
+        switch self {
+        case .file(let path):
+            return FileStore(root: path)
+        case .s3(let bucket, _, _):
+            throw BatonError(
+                .usage, "s3://\(bucket): the S3 store is not available in this build yet; use a file:// store")
+        }
+    }
+}
