@@ -23,6 +23,8 @@ public struct BatonError: Error, CustomStringConvertible, Sendable {
         case io
         /// SQLite returned an error.
         case sqlite
+        /// A lock stayed taken longer than Baton waits; trying again later may work.
+        case busy
     }
 
     /// The kind of failure.

@@ -53,6 +53,18 @@ public struct WALScanner: Sendable {
         self.init(header: header, from: WALPosition(start: header))
     }
 
+    /// Whether `bytes` (frame header and page) is a valid frame of `header`'s
+    /// generation whose running checksum continues from `previous`.
+    public static func verify(frame bytes: [UInt8], header: WALHeader, previous: WALChecksum) -> Bool {
+        guard bytes.count == header.frameSize else { return false }
+        let frameHeader = WALFrameHeader(bytes)
+        guard frameHeader.salt1 == header.salt1, frameHeader.salt2 == header.salt2 else { return false }
+        var sum = previous
+        sum.update(bytes, 0..<8, bigEndian: header.bigEndianChecksums)
+        sum.update(bytes, WALFrameHeader.size..<bytes.count, bigEndian: header.bigEndianChecksums)
+        return sum == frameHeader.checksum
+    }
+
     /// Consumes the frame starting at `offset`: `bytes` holds the 24-byte frame
     /// header followed by the page.
     public mutating func consume(frame bytes: [UInt8]) -> Step {
@@ -67,8 +79,8 @@ public struct WALScanner: Sendable {
         guard sum == frameHeader.checksum else { return .stop(.checksumMismatch) }
         guard frameHeader.pageNumber != 0 else { return .stop(.invalidPageNumber) }
 
+        openFrames.append(.init(pageNumber: frameHeader.pageNumber, offset: offset, checksumBefore: running))
         running = sum
-        openFrames.append(.init(pageNumber: frameHeader.pageNumber, offset: offset))
         offset += bytes.count
         guard frameHeader.isCommit else { return .frame }
 

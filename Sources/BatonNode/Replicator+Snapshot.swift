@@ -17,7 +17,7 @@ extension Replicator {
         }
         pageSize = geometry.pageSize
         let reader = try DatabasePageReader(
-            databasePath: databasePath, pageSize: geometry.pageSize, header: header, upTo: position)
+            database: try openDatabaseFile(), pageSize: geometry.pageSize, header: header, upTo: position)
         let lock = DatabaseChecksum.lockPageNumber(pageSize: geometry.pageSize)
         var state = PageChecksumTable()
         if geometry.pageCount > 0 {
@@ -32,9 +32,15 @@ extension Replicator {
         return state
     }
 
+    /// The session's long-lived descriptor of the database file.
+    func openDatabaseFile() throws -> LocalFile {
+        guard let file = session.databaseFile else { throw BatonError(.io, "\(databasePath) is closed") }
+        return file
+    }
+
     /// Checksums of the database file alone, ignoring the WAL.
     func databaseFileTable() throws -> PageChecksumTable {
-        let file = try LocalFile(databasePath, .read)
+        let file = try openDatabaseFile()
         let pageCount = UInt32(try file.size() / Int64(pageSize))
         let lock = DatabaseChecksum.lockPageNumber(pageSize: pageSize)
         var state = PageChecksumTable()

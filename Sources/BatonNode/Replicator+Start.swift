@@ -1,4 +1,5 @@
 import BatonCore
+import BatonSQLite
 import BatonSystem
 
 extension Replicator {
@@ -58,11 +59,14 @@ extension Replicator {
                 }
                 reason = "the database no longer matches the replica's newest file"
             } else if let walHeader {
-                let file = try LocalFile(follower.wal.path, .read)
+                // Only the newest version of each page matters in the sealed file,
+                // and that is the page as of the end of the WAL.
+                let reader = try DatabasePageReader(
+                    database: try openDatabaseFile(), pageSize: pageSize, header: walHeader, upTo: follower.position)
                 var firstFrame = catchUp.firstFrame
                 for transaction in catchUp.transactions {
                     try spool.add(transaction, firstFrameOffset: firstFrame, now: Replicator.nowMilliseconds()) { frame in
-                        try follower.wal.page(at: frame.offset, pageNumber: frame.pageNumber, header: walHeader, from: file)
+                        try reader.page(frame.pageNumber)
                     }
                     firstFrame = transaction.end.offset
                 }
@@ -87,8 +91,8 @@ extension Replicator {
                 try await step()
                 if storeFailing { log("\(store.displayURL) is reachable again") }
                 storeFailing = false
-            } catch let error as BatonError where error.code == .io || error.code == .notFound {
-                if !storeFailing { log("upload to \(store.displayURL) failed, will retry: \(error.message)") }
+            } catch let error as BatonError where error.code == .io || error.code == .notFound || error.code == .busy {
+                if !storeFailing { log("will retry: \(error.message)") }
                 storeFailing = true
             }
             try await Task.sleep(nanoseconds: UInt64(options.pollIntervalMilliseconds) * 1_000_000)

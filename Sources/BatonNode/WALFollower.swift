@@ -57,6 +57,12 @@ final class WALFollower {
     private(set) var framesSinceCheckpoint = 0
     private var walHandle: LocalFile?
 
+    private let debug = getenv("BATON_DEBUG") != nil
+    private func debugLog(_ line: String) {
+        let bytes = Array("debug: \(line)\n".utf8)
+        _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+    }
+
     init(session: DatabaseSession) {
         self.session = session
         wal = WALFile(databasePath: session.path)
@@ -89,11 +95,15 @@ final class WALFollower {
 
     /// Delivers every transaction committed since the last capture.
     func capture(_ deliver: Deliver) throws -> CaptureResult {
-        guard let header = try wal.header() else { return .delivered(0) }
+        guard let header = try wal.header() else {
+            if debug { debugLog("no valid WAL header (size \(FileSystem.attributes(wal.path)?.size ?? -1))") }
+            return .delivered(0)
+        }
         if let current = position, current.isSameGeneration(as: header) {
             // Same generation: continue below.
         } else if guarded, position == nil || header.checkpointSequence == position!.checkpointSequence &+ 1 {
             // A restart while guarded starts right after what was captured.
+            if debug { debugLog("new generation seq \(header.checkpointSequence) salt \(header.salt1) (was \(position.map { "\($0.checkpointSequence)@\($0.offset)" } ?? "none"))") }
             position = WALPosition(start: header)
         } else {
             let was = position.map { "\($0.salt1)/\($0.salt2) seq \($0.checkpointSequence)" } ?? "none"
@@ -101,12 +111,15 @@ final class WALFollower {
                 "the WAL was restarted while Baton was not holding its read lock (was \(was), now seq \(header.checkpointSequence))")
         }
         let (transactions, end) = try wal.transactions(header: header, after: position!)
+        if debug, !transactions.isEmpty || end != position {
+            debugLog("capture seq \(header.checkpointSequence) salt \(header.salt1) from \(position!.offset) -> \(end.offset), \(transactions.count) tx, guarded \(guarded)")
+        }
         if transactions.isEmpty { return .delivered(0) }
         let file = try LocalFile(wal.path, .read)
         var firstFrame = position!.offset
         for transaction in transactions {
             try deliver(transaction, firstFrame) { frame in
-                try wal.page(at: frame.offset, pageNumber: frame.pageNumber, header: header, from: file)
+                try wal.page(frame, header: header, from: file)
             }
             firstFrame = transaction.end.offset
             framesSinceCheckpoint += transaction.frames.count
@@ -133,14 +146,35 @@ final class WALFollower {
         return try reacquire(deliver)
     }
 
-    /// Takes the write lock, captures, and starts a new guarding read transaction.
+    /// Takes the write lock, captures, and moves the guarding read
+    /// transaction to the end of the WAL. The old read transaction is kept
+    /// until the lock is held, so nothing is unprotected meanwhile.
     func reacquire(_ deliver: Deliver) throws -> CaptureResult {
-        try session.endRead()
-        return try session.withWriteLock {
+        try withWriteLock(deliver) {
             let result = try capture(deliver)
+            try session.endRead()
             try session.beginRead()
             guarded = true
             return result
+        }
+    }
+
+    /// Takes the write lock for `body`; while waiting for it, steps aside for
+    /// a checkpoint that waits on the read transaction (see `yieldToWaitingCheckpoint`).
+    /// A continuity lost while stepping aside is returned without running `body`.
+    private func withWriteLock(_ deliver: Deliver, _ body: () throws -> CaptureResult) throws -> CaptureResult {
+        var lost: CaptureResult?
+        return try session.withWriteLock(whileWaiting: {
+            guard lost == nil, session.isReading, let probe = session.probe, probe.isBlockingCheckpointInProgress else {
+                return
+            }
+            let captured = try capture(deliver)
+            if case .continuityLost = captured { lost = captured }
+            try session.endRead()
+            guarded = false
+        }) {
+            if let lost { return lost }
+            return try body()
         }
     }
 
@@ -169,7 +203,7 @@ final class WALFollower {
     /// the app's next write can restart the WAL. Truncates the WAL file when
     /// it has grown past `truncateAboveBytes`.
     func checkpoint(truncateAboveBytes: Int64, _ deliver: Deliver, seal: () throws -> Void) throws -> CaptureResult {
-        let result: CaptureResult = try session.withWriteLock {
+        let result: CaptureResult = try withWriteLock(deliver) {
             let captured = try capture(deliver)
             if case .continuityLost = captured { return captured }
             try seal()

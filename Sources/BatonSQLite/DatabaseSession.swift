@@ -19,6 +19,11 @@ public final class DatabaseSession: @unchecked Sendable {
     private let checkpointer: SQLiteConnection
     /// Locks held by other processes on the `-shm` file.
     public private(set) var probe: WALLockProbe?
+    /// The database file, opened once for direct page reads. Opening and
+    /// closing the file again would drop the POSIX locks SQLite's connections
+    /// in this process hold on it (a close drops all of a process's locks on
+    /// a file), letting other processes checkpoint and delete the WAL.
+    public private(set) var databaseFile: LocalFile?
     /// Whether the reader currently holds a read transaction.
     public private(set) var isReading = false
 
@@ -55,9 +60,10 @@ public final class DatabaseSession: @unchecked Sendable {
         // A read makes SQLite create the -shm file before the probe opens it.
         _ = try reader.scalar("SELECT count(*) FROM sqlite_master")
         probe = try WALLockProbe(databasePath: path)
+        databaseFile = try LocalFile(path, .read)
     }
 
-    /// Closes everything; the probe last (see `WALLockProbe`).
+    /// Closes everything; the probe and the database file last (see `WALLockProbe`).
     public func close() {
         if isReading { try? reader.execute("COMMIT") }
         isReading = false
@@ -65,6 +71,7 @@ public final class DatabaseSession: @unchecked Sendable {
         writer.close()
         checkpointer.close()
         probe = nil
+        databaseFile = nil
     }
 
     /// Starts the long read transaction.
@@ -97,9 +104,23 @@ public final class DatabaseSession: @unchecked Sendable {
     }
 
     /// Runs `body` while holding SQLite's write lock, so no transaction can
-    /// commit and no WAL frame can be appended meanwhile.
-    public func withWriteLock<T>(_ body: () throws -> T) throws -> T {
-        try writer.execute("BEGIN IMMEDIATE")
+    /// commit and no WAL frame can be appended meanwhile. While the lock is
+    /// taken by someone else, `whileWaiting` runs every few milliseconds (the
+    /// follower uses it to step aside for a checkpoint that waits on its
+    /// reader, which would otherwise keep the lock forever). Gives up with
+    /// `busy` after `maxWaitMilliseconds`.
+    public func withWriteLock<T>(
+        maxWaitMilliseconds: Int = 30_000, whileWaiting: () throws -> Void = {}, _ body: () throws -> T
+    ) throws -> T {
+        writer.setBusyTimeout(milliseconds: 10)
+        var waited = 0
+        while !(try writer.executeUnlessBusy("BEGIN IMMEDIATE")) {
+            waited += 10
+            guard waited < maxWaitMilliseconds else {
+                throw BatonError(.busy, "\(path): another connection held the write lock for \(maxWaitMilliseconds / 1000) s")
+            }
+            try whileWaiting()
+        }
         defer { try? writer.execute("ROLLBACK") }
         return try body()
     }

@@ -49,6 +49,14 @@ public final class SQLiteConnection: @unchecked Sendable {
         }
     }
 
+    /// Runs a statement; returns false instead of throwing when SQLite answers busy.
+    public func executeUnlessBusy(_ sql: String) throws -> Bool {
+        let result = sqlite3_exec(handle, sql, nil, nil, nil)
+        if result & 0xFF == SQLITE_BUSY { return false }
+        guard result == SQLITE_OK else { throw BatonError(.sqlite, "\(path): \(sql.prefix(60)): \(lastMessage)") }
+        return true
+    }
+
     /// Every row of a query, each column as text (NULL as nil).
     public func rows(_ sql: String) throws -> [[String?]] {
         var statement: OpaquePointer?

@@ -44,15 +44,14 @@ public struct WALFile {
         return (transactions, scanner.committed)
     }
 
-    /// Reads the page of the frame at `offset`, checking the frame still
-    /// belongs to `header`'s generation and names `pageNumber`.
-    public func page(at offset: Int, pageNumber: UInt32, header: WALHeader, from file: LocalFile) throws -> [UInt8] {
-        let bytes = try file.read(at: Int64(offset), count: header.frameSize)
-        guard bytes.count == header.frameSize else {
-            throw BatonError(.corrupt, "\(path) was truncated while Baton was reading it")
-        }
-        let frame = WALFrameHeader(bytes)
-        guard frame.salt1 == header.salt1, frame.salt2 == header.salt2, frame.pageNumber == pageNumber else {
+    /// Reads the page of `frame` again, checking it is still the frame that
+    /// was scanned (salts, page number, running checksum); throws `corrupt`
+    /// when SQLite has overwritten it since.
+    public func page(_ frame: WALTransaction.Frame, header: WALHeader, from file: LocalFile) throws -> [UInt8] {
+        let bytes = try file.read(at: Int64(frame.offset), count: header.frameSize)
+        guard WALScanner.verify(frame: bytes, header: header, previous: frame.checksumBefore),
+            WALFrameHeader(bytes).pageNumber == frame.pageNumber
+        else {
             throw BatonError(.corrupt, "\(path) was rewritten while Baton was reading it")
         }
         return Array(bytes[WALFrameHeader.size...])
