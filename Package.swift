@@ -27,6 +27,8 @@ let package = Package(
         ),
         .testTarget(name: "BatonCoreTests", dependencies: ["BatonCore"]),
         .testTarget(name: "BatonStoreTests", dependencies: ["BatonStore", "BatonCore", "BatonSystem"]),
-        .testTarget(name: "BatonNodeTests", dependencies: ["BatonNode", "BatonStore", "BatonSQLite", "BatonCore", "BatonSystem"]),
+        .testTarget(
+            name: "BatonNodeTests",
+            dependencies: ["BatonNode", "BatonStore", "BatonSQLite", "BatonCore", "BatonSystem"]),
     ]
 )

@@ -41,7 +41,8 @@ public struct LTXDecoder<Source: ByteSource> {
         guard flags == LTXPageFrame.flagSize else {
             throw BatonError(
                 .corrupt,
-                "LTX page \(pageNumber) uses page flags 0x\(String(flags, radix: 16)); only LZ4-block frames are supported")
+                "LTX page \(pageNumber) uses page flags 0x\(String(flags, radix: 16)); only LZ4-block frames are supported"
+            )
         }
         guard pageNumber > lastPageNumber, pageNumber <= header.commitPageCount,
             pageNumber != DatabaseChecksum.lockPageNumber(pageSize: header.pageSize)

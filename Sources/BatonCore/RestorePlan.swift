@@ -45,7 +45,9 @@ public struct RestorePlan: Equatable, Sendable {
         var lastError: BatonError?
         for snapshot in ordered {
             do {
-                return RestorePlan(files: [snapshot] + (try chain(files, from: snapshot.maxTXID, to: targetTXID)), targetTXID: targetTXID)
+                return RestorePlan(
+                    files: [snapshot] + (try chain(files, from: snapshot.maxTXID, to: targetTXID)),
+                    targetTXID: targetTXID)
             } catch let error as BatonError {
                 lastError = lastError ?? error
             }

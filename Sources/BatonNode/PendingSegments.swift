@@ -14,6 +14,10 @@ final class PendingSegments {
     init(directory: String) throws {
         self.directory = directory
         try FileSystem.makeDirectories(directory)
+        // Half-written files of a process that was killed: never sealed, never needed.
+        for name in try FileSystem.list(directory) where name.hasPrefix(".tmp-") {
+            try FileSystem.remove(directory + "/" + name)
+        }
     }
 
     /// Waiting files, in upload order (by last transaction, snapshots after segments).

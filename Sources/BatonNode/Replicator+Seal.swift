@@ -39,14 +39,16 @@ extension Replicator {
         var next = table
         if let floor = spool.shrinkFloor, floor < next.pageCount { next.resize(to: floor, pageSize: pageSize) }
         let pages = try spool.pages(previousPageCount: table.pageCount)
-        let info = try writePending(header, level: 0, pages: { encoder in
-            for (number, read) in pages {
-                let data = try read()
-                try encoder.writePage(number, data)
-                next.set(number, checksum: DatabaseChecksum.page(number, data), pageSize: pageSize)
-            }
-            next.resize(to: spool.commitPageCount, pageSize: pageSize)
-        }, postApply: { next.databaseChecksum })
+        let info = try writePending(
+            header, level: 0,
+            pages: { encoder in
+                for (number, read) in pages {
+                    let data = try read()
+                    try encoder.writePage(number, data)
+                    next.set(number, checksum: DatabaseChecksum.page(number, data), pageSize: pageSize)
+                }
+                next.resize(to: spool.commitPageCount, pageSize: pageSize)
+            }, postApply: { next.databaseChecksum })
         table = next
         stats.txid = info.maxTXID
         stats.segmentsSealed += 1

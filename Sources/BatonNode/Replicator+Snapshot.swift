@@ -51,7 +51,8 @@ extension Replicator {
             while start + Int(pageSize) <= chunk.count {
                 if number != lock {
                     let sum = chunk.withUnsafeBytes {
-                        DatabaseChecksum.page(number, UnsafeRawBufferPointer(rebasing: $0[start..<start + Int(pageSize)]))
+                        DatabaseChecksum.page(
+                            number, UnsafeRawBufferPointer(rebasing: $0[start..<start + Int(pageSize)]))
                     }
                     state.set(number, checksum: sum, pageSize: pageSize)
                 }
@@ -78,11 +79,13 @@ extension Replicator {
             header.walSize = Int64(position.offset - WALHeader.size)
         }
         var state = PageChecksumTable()
-        _ = try writePending(header, level: LTXFileInfo.snapshotLevel, pages: { encoder in
-            state = try readDatabase(header: walHeader, position: position) { number, data, _ in
-                try encoder.writePage(number, data)
-            }
-        }, postApply: { state.databaseChecksum })
+        _ = try writePending(
+            header, level: LTXFileInfo.snapshotLevel,
+            pages: { encoder in
+                state = try readDatabase(header: walHeader, position: position) { number, data, _ in
+                    try encoder.writePage(number, data)
+                }
+            }, postApply: { state.databaseChecksum })
         table = state
         stats.txid = txid
         stats.snapshotsWritten += 1
@@ -102,7 +105,9 @@ extension Replicator {
         let txid = stats.txid
         try writeSnapshot(txid: txid, header: try follower.wal.header(), position: follower.position)
         if table.databaseChecksum != expected {
-            log("\(databasePath): snapshot at transaction \(txid) does not match the running checksum; the snapshot wins")
+            log(
+                "\(databasePath): snapshot at transaction \(txid) does not match the running checksum; the snapshot wins"
+            )
         }
     }
 
@@ -127,14 +132,16 @@ extension Replicator {
         let previous = table
         var changed = 0
         var state = PageChecksumTable()
-        let info = try writePending(header, level: 0, pages: { encoder in
-            state = try readDatabase(header: walHeader, position: position) { number, data, sum in
-                if previous.checksum(of: number) != sum {
-                    try encoder.writePage(number, data)
-                    changed += 1
+        let info = try writePending(
+            header, level: 0,
+            pages: { encoder in
+                state = try readDatabase(header: walHeader, position: position) { number, data, sum in
+                    if previous.checksum(of: number) != sum {
+                        try encoder.writePage(number, data)
+                        changed += 1
+                    }
                 }
-            }
-        }, postApply: { state.databaseChecksum })
+            }, postApply: { state.databaseChecksum })
         if changed == 0 && state == previous {
             try FileSystem.remove(pending.path(for: info))
             log("\(databasePath): database matches the replica; nothing was missed")

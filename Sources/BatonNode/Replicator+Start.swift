@@ -24,7 +24,8 @@ extension Replicator {
         guard latestHeader.pageSize == pageSize else {
             throw BatonError(
                 .unsupportedDatabase,
-                "\(store.displayURL) holds pages of \(latestHeader.pageSize) bytes but \(databasePath) uses \(pageSize); use a new replica URL")
+                "\(store.displayURL) holds pages of \(latestHeader.pageSize) bytes but \(databasePath) uses \(pageSize); use a new replica URL"
+            )
         }
         stats.txid = latest.maxTXID
         if let snapshot = files.filter({ $0.level == LTXFileInfo.snapshotLevel }).max(by: { $0.maxTXID < $1.maxTXID }) {
@@ -65,18 +66,23 @@ extension Replicator {
                     database: try openDatabaseFile(), pageSize: pageSize, header: walHeader, upTo: follower.position)
                 var firstFrame = catchUp.firstFrame
                 for transaction in catchUp.transactions {
-                    try spool.add(transaction, firstFrameOffset: firstFrame, now: Replicator.nowMilliseconds()) { frame in
+                    try spool.add(transaction, firstFrameOffset: firstFrame, now: Replicator.nowMilliseconds()) {
+                        frame in
                         try reader.page(frame.pageNumber)
                     }
                     firstFrame = transaction.end.offset
                 }
                 try seal(preApply: trailer.postApplyChecksum)
-                log("resumed \(store.displayURL) at transaction \(latest.maxTXID); caught up \(catchUp.transactions.count) transactions")
+                log(
+                    "resumed \(store.displayURL) at transaction \(latest.maxTXID); caught up \(catchUp.transactions.count) transactions"
+                )
                 try await upload()
                 return
             }
         }
-        log("cannot resume \(store.displayURL) from the WAL (\(reason!)); writing a new snapshot as transaction \(stats.txid + 1)")
+        log(
+            "cannot resume \(store.displayURL) from the WAL (\(reason!)); writing a new snapshot as transaction \(stats.txid + 1)"
+        )
         try writeSnapshot(txid: stats.txid + 1, header: walHeader, position: follower.position)
         try await upload()
     }
@@ -105,7 +111,8 @@ extension Replicator {
         try await step(flushAll: true)
         let left = try pending.files().count
         if left > 0 {
-            throw BatonError(.io, "\(left) sealed files could not be uploaded; they stay in \(pending.directory) for the next start")
+            throw BatonError(
+                .io, "\(left) sealed files could not be uploaded; they stay in \(pending.directory) for the next start")
         }
     }
 }

@@ -67,7 +67,9 @@ public final class Replicator {
     /// seal the batch when its window is over, checkpoint, snapshot when due,
     /// upload. With `flushAll` the batch is sealed whatever its age.
     public func step(flushAll: Bool = false) async throws {
-        if let yielded = try follower.yieldToWaitingCheckpoint(maxWaitMilliseconds: options.maxYieldMilliseconds, deliver) {
+        if let yielded = try follower.yieldToWaitingCheckpoint(
+            maxWaitMilliseconds: options.maxYieldMilliseconds, deliver)
+        {
             stats.checkpointYields += 1
             try handle(yielded)
         }

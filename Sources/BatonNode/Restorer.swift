@@ -78,11 +78,14 @@ public struct Restorer {
                 } else if !header.hasNoChecksum && header.preApplyChecksum != table.databaseChecksum {
                     throw BatonError(
                         .checksumMismatch,
-                        "it applies to a database with checksum \(hex(header.preApplyChecksum)) but the restored database has \(hex(table.databaseChecksum))")
+                        "it applies to a database with checksum \(hex(header.preApplyChecksum)) but the restored database has \(hex(table.databaseChecksum))"
+                    )
                 }
                 while let page = try decoder.nextPage() {
                     try output.write(page.data, at: Int64(page.pageNumber - 1) * Int64(pageSize))
-                    table.set(page.pageNumber, checksum: DatabaseChecksum.page(page.pageNumber, page.data), pageSize: pageSize)
+                    table.set(
+                        page.pageNumber, checksum: DatabaseChecksum.page(page.pageNumber, page.data), pageSize: pageSize
+                    )
                 }
                 let trailer = try decoder.finish()
                 table.resize(to: header.commitPageCount, pageSize: pageSize)
@@ -90,7 +93,8 @@ public struct Restorer {
                 if !header.hasNoChecksum && trailer.postApplyChecksum != table.databaseChecksum {
                     throw BatonError(
                         .checksumMismatch,
-                        "after applying it the database checksum is \(hex(table.databaseChecksum)), the file says \(hex(trailer.postApplyChecksum))")
+                        "after applying it the database checksum is \(hex(table.databaseChecksum)), the file says \(hex(trailer.postApplyChecksum))"
+                    )
                 }
                 bytesRead += try file.size()
             } catch let error as BatonError {
@@ -113,7 +117,8 @@ public struct Restorer {
         let rows = try connection.rows("PRAGMA \(pragma)")
         let problems = rows.compactMap { $0.first ?? nil }.filter { $0 != "ok" }
         guard problems.isEmpty else {
-            throw BatonError(.corrupt, "restored database fails PRAGMA \(pragma): \(problems.prefix(3).joined(separator: "; "))")
+            throw BatonError(
+                .corrupt, "restored database fails PRAGMA \(pragma): \(problems.prefix(3).joined(separator: "; "))")
         }
     }
 

@@ -35,7 +35,9 @@ final class SegmentSpool {
     var isEmpty: Bool { transactionCount == 0 }
 
     /// Adds one committed transaction; `page` reads a page's data from the WAL.
-    func add(_ transaction: WALTransaction, firstFrameOffset: Int, now: Int64, page: (WALTransaction.Frame) throws -> [UInt8]) throws {
+    func add(
+        _ transaction: WALTransaction, firstFrameOffset: Int, now: Int64, page: (WALTransaction.Frame) throws -> [UInt8]
+    ) throws {
         var written: [UInt32: Int64] = [:]
         for frame in transaction.frames {
             let data = try page(frame)

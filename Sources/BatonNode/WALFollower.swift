@@ -69,7 +69,8 @@ final class WALFollower {
     }
 
     /// Called for each committed transaction with a function that reads one of its pages.
-    typealias Deliver = (WALTransaction, _ firstFrameOffset: Int, _ page: (WALTransaction.Frame) throws -> [UInt8]) throws -> Void
+    typealias Deliver = (WALTransaction, _ firstFrameOffset: Int, _ page: (WALTransaction.Frame) throws -> [UInt8])
+        throws -> Void
 
     /// Under the write lock: reads the whole current WAL, starts the guarding
     /// read transaction, and returns the committed transactions in the WAL
@@ -103,16 +104,23 @@ final class WALFollower {
             // Same generation: continue below.
         } else if guarded, position == nil || header.checkpointSequence == position!.checkpointSequence &+ 1 {
             // A restart while guarded starts right after what was captured.
-            if debug { debugLog("new generation seq \(header.checkpointSequence) salt \(header.salt1) (was \(position.map { "\($0.checkpointSequence)@\($0.offset)" } ?? "none"))") }
+            if debug {
+                debugLog(
+                    "new generation seq \(header.checkpointSequence) salt \(header.salt1) (was \(position.map { "\($0.checkpointSequence)@\($0.offset)" } ?? "none"))"
+                )
+            }
             position = WALPosition(start: header)
         } else {
             let was = position.map { "\($0.salt1)/\($0.salt2) seq \($0.checkpointSequence)" } ?? "none"
             return .continuityLost(
-                "the WAL was restarted while Baton was not holding its read lock (was \(was), now seq \(header.checkpointSequence))")
+                "the WAL was restarted while Baton was not holding its read lock (was \(was), now seq \(header.checkpointSequence))"
+            )
         }
         let (transactions, end) = try wal.transactions(header: header, after: position!)
         if debug, !transactions.isEmpty || end != position {
-            debugLog("capture seq \(header.checkpointSequence) salt \(header.salt1) from \(position!.offset) -> \(end.offset), \(transactions.count) tx, guarded \(guarded)")
+            debugLog(
+                "capture seq \(header.checkpointSequence) salt \(header.salt1) from \(position!.offset) -> \(end.offset), \(transactions.count) tx, guarded \(guarded)"
+            )
         }
         if transactions.isEmpty { return .delivered(0) }
         let file = try LocalFile(wal.path, .read)

@@ -117,7 +117,8 @@ public final class DatabaseSession: @unchecked Sendable {
         while !(try writer.executeUnlessBusy("BEGIN IMMEDIATE")) {
             waited += 10
             guard waited < maxWaitMilliseconds else {
-                throw BatonError(.busy, "\(path): another connection held the write lock for \(maxWaitMilliseconds / 1000) s")
+                throw BatonError(
+                    .busy, "\(path): another connection held the write lock for \(maxWaitMilliseconds / 1000) s")
             }
             try whileWaiting()
         }

@@ -38,7 +38,8 @@ public final class WALLockProbe: @unchecked Sendable {
     /// lock: it is running a FULL, RESTART or TRUNCATE checkpoint, which may be
     /// waiting for this process's readers.
     public var isBlockingCheckpointInProgress: Bool {
-        isLockedByAnotherProcess(WALLockProbe.checkpointLockByte) && isLockedByAnotherProcess(WALLockProbe.writeLockByte)
+        isLockedByAnotherProcess(WALLockProbe.checkpointLockByte)
+            && isLockedByAnotherProcess(WALLockProbe.writeLockByte)
     }
 
     /// True when another process holds the checkpoint lock.

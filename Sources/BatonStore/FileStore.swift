@@ -23,7 +23,8 @@ public struct FileStore: ObjectStore {
     public var displayURL: String { "file://\(root)" }
 
     private func path(_ key: String) throws -> String {
-        guard !key.isEmpty, !key.hasPrefix("/"), !key.split(separator: "/").contains(where: { $0 == ".." || $0 == "." }) else {
+        guard !key.isEmpty, !key.hasPrefix("/"), !key.split(separator: "/").contains(where: { $0 == ".." || $0 == "." })
+        else {
             throw BatonError(.usage, "invalid object key \(key)")
         }
         return root + "/" + key

@@ -30,7 +30,9 @@ public enum StoreURL: Equatable, Sendable {
                     query[String(keyValue[0])] = keyValue.count == 2 ? String(keyValue[1]) : ""
                 }
             }
-            self = .s3(bucket: String(bucket), prefix: parts.count == 2 ? StoreURL.trimmed(String(parts[1])) : "", query: query)
+            self = .s3(
+                bucket: String(bucket), prefix: parts.count == 2 ? StoreURL.trimmed(String(parts[1])) : "", query: query
+            )
         } else if text.contains("://") {
             throw BatonError(.usage, "unsupported store URL \(text): use file:///path or s3://bucket/prefix")
         } else {

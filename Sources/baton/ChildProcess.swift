@@ -30,7 +30,8 @@ final class ChildProcess: @unchecked Sendable {
     /// Waits for the child and returns its exit status (128 + signal when killed).
     func waitForExit() -> Int32 {
         process.waitUntilExit()
-        return process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
+        return process.terminationReason == .uncaughtSignal
+            ? 128 + process.terminationStatus : process.terminationStatus
     }
 }
 

@@ -4,7 +4,8 @@ import Testing
 
 @Suite struct RestorePlanTests {
     func file(_ level: Int, _ minTXID: UInt64, _ maxTXID: UInt64, at time: Int64? = nil) -> LTXFileInfo {
-        LTXFileInfo(level: level, minTXID: minTXID, maxTXID: maxTXID, timestampMilliseconds: time ?? Int64(maxTXID) * 1000)
+        LTXFileInfo(
+            level: level, minTXID: minTXID, maxTXID: maxTXID, timestampMilliseconds: time ?? Int64(maxTXID) * 1000)
     }
 
     @Test func latestUsesNewestSnapshotAndFewestFiles() throws {
@@ -29,7 +30,8 @@ import Testing
         #expect {
             try RestorePlan.make(files: files, target: .latest)
         } throws: { error in
-            (error as? BatonError)?.code == .gap && (error as? BatonError)?.message.contains("after transaction 2") == true
+            (error as? BatonError)?.code == .gap
+                && (error as? BatonError)?.message.contains("after transaction 2") == true
         }
     }
 

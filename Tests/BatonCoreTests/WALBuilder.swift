@@ -9,7 +9,10 @@ struct WALBuilder {
     let salt2: UInt32
     let bigEndian: Bool
 
-    init(pageSize: UInt32 = 512, salt1: UInt32 = 0x1111, salt2: UInt32 = 0x2222, sequence: UInt32 = 0, bigEndian: Bool = false) {
+    init(
+        pageSize: UInt32 = 512, salt1: UInt32 = 0x1111, salt2: UInt32 = 0x2222, sequence: UInt32 = 0,
+        bigEndian: Bool = false
+    ) {
         self.pageSize = pageSize
         self.salt1 = salt1
         self.salt2 = salt2

@@ -1,0 +1,74 @@
+import BatonCore
+import BatonNode
+import BatonSQLite
+import BatonStore
+import BatonSystem
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// In-process round trips through the public replicate and restore paths.
+@Suite struct ReplicateRestoreTests {
+    let directory = "/tmp/baton-node-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+
+    func makeDatabase() throws -> SQLiteConnection {
+        try FileSystem.makeDirectories(directory)
+        let app = try SQLiteConnection(path: directory + "/app.db", create: true)
+        try app.execute("PRAGMA journal_mode=WAL; CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)")
+        return app
+    }
+
+    func rows(_ path: String) throws -> [[String?]] {
+        let connection = try SQLiteConnection(path: path, readOnly: true)
+        defer { connection.close() }
+        return try connection.rows("SELECT id, v FROM t ORDER BY id")
+    }
+
+    @Test func everyCommitIsRestorableAtItsTransaction() async throws {
+        let app = try makeDatabase()
+        let store = FileStore(root: directory + "/replica")
+        var options = ReplicatorOptions()
+        options.batchWindowMilliseconds = 0
+        let replicator = try Replicator(databasePath: directory + "/app.db", store: store, options: options)
+        try await replicator.start()
+        var expected: [UInt64: [[String?]]] = [replicator.stats.txid: []]
+        for round in 1...12 {
+            try app.execute("INSERT INTO t(v) VALUES ('\(String(repeating: "x", count: round * 700))')")
+            if round % 4 == 0 { try app.execute("DELETE FROM t WHERE id = \(round - 2)") }
+            try await replicator.step()
+            expected[replicator.stats.txid] = try rows(directory + "/app.db")
+        }
+        try await replicator.finish()
+        replicator.close()
+        app.close()
+
+        #expect(expected.count == 13)
+        for (txid, content) in expected {
+            let output = directory + "/at-\(txid).db"
+            let result = try await Restorer(store: store).restore(
+                to: output, target: .txid(txid), integrity: .full, force: false)
+            #expect(result.txid == txid)
+            #expect(try rows(output) == content)
+        }
+    }
+
+    @Test func restoreNeverReplacesAnExistingFileWithoutForce() async throws {
+        let app = try makeDatabase()
+        try app.execute("INSERT INTO t(v) VALUES ('keep')")
+        let store = FileStore(root: directory + "/replica")
+        let replicator = try Replicator(databasePath: directory + "/app.db", store: store)
+        try await replicator.start()
+        replicator.close()
+        app.close()
+        let output = directory + "/out.db"
+        try FileSystem.writeAtomically(Array("precious".utf8), to: output)
+        await #expect(throws: BatonError.self) {
+            _ = try await Restorer(store: store).restore(to: output, target: .latest, integrity: .quick, force: false)
+        }
+        #expect(try LocalFile(output, .read).read(at: 0, count: 8) == Array("precious".utf8))
+        _ = try await Restorer(store: store).restore(to: output, target: .latest, integrity: .quick, force: true)
+        #expect(try rows(output) == [["1", "keep"]])
+    }
+}

@@ -1,0 +1,53 @@
+import BatonCore
+import BatonStore
+import BatonSystem
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+@Suite struct FileStoreTests {
+    func freshStore() throws -> FileStore {
+        let root = "/tmp/baton-filestore-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+        return FileStore(root: root)
+    }
+
+    @Test func putGetListDelete() async throws {
+        try await ObjectStoreConformance.putGetListDelete(try freshStore())
+    }
+
+    @Test func conditionalWrites() async throws {
+        try await ObjectStoreConformance.conditionalWrites(try freshStore())
+    }
+
+    @Test func racingCreatesHaveOneWinner() async throws {
+        try await ObjectStoreConformance.racingCreatesHaveOneWinner(try freshStore())
+    }
+
+    @Test func invalidKeysAreRefused() async throws {
+        await ObjectStoreConformance.invalidKeysAreRefused(try freshStore())
+    }
+
+    @Test func uploadCopiesAFileAndLeavesNoTemporaryFiles() async throws {
+        let store = try freshStore()
+        let source = "/tmp/baton-upload-\(getpid())"
+        try FileSystem.writeAtomically(Array(repeating: 7, count: 3_000_000), to: source)
+        defer { try? FileSystem.remove(source) }
+        try await store.upload("ltx/0/x.ltx", fromFile: source)
+        #expect(try await store.get("ltx/0/x.ltx").count == 3_000_000)
+        #expect(try FileSystem.list(store.root + "/ltx/0") == ["x.ltx"])
+    }
+
+    @Test func urlsParse() throws {
+        #expect(try StoreURL("file:///var/backups/app/") == .file(path: "/var/backups/app"))
+        #expect(try StoreURL("relative/dir") == .file(path: "relative/dir"))
+        #expect(throws: BatonError.self) { try StoreURL("file://relative") }
+        #expect(throws: BatonError.self) { try StoreURL("gs://bucket") }
+        guard case .s3(let bucket, let prefix, let query) = try StoreURL("s3://b/apps/app?region=eu-west-1") else {
+            Issue.record("not parsed as s3")
+            return
+        }
+        #expect(bucket == "b" && prefix == "apps/app" && query["region"] == "eu-west-1")
+    }
+}
