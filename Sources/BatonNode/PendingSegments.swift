@@ -44,7 +44,19 @@ final class PendingSegments {
         var bytes: Int64 = 0
         for info in try files() {
             let local = path(for: info)
-            try await store.upload(info.key, fromFile: local)
+            do {
+                try await store.upload(info.key, fromFile: local, condition: .ifNoneMatch)
+            } catch let error as BatonError where error.code == .preconditionFailed {
+                // Sent before a crash, or written by someone else: only the former is fine.
+                let stored = try await store.get(info.key)
+                let mine = try LocalFile(local, .read)
+                guard stored == (try mine.read(at: 0, count: Int(try mine.size()))) else {
+                    throw BatonError(
+                        .preconditionFailed,
+                        "\(store.displayURL)/\(info.key) already exists with other contents: "
+                            + "another process is writing this replica; refusing to overwrite it")
+                }
+            }
             bytes += FileSystem.attributes(local)?.size ?? 0
             try FileSystem.remove(local)
             count += 1

@@ -67,6 +67,7 @@ public final class Replicator {
     /// seal the batch when its window is over, checkpoint, snapshot when due,
     /// upload. With `flushAll` the batch is sealed whatever its age.
     public func step(flushAll: Bool = false) async throws {
+        try checkDatabaseIsStillTheSameFile()
         if let yielded = try follower.yieldToWaitingCheckpoint(
             maxWaitMilliseconds: options.maxYieldMilliseconds, deliver)
         {
@@ -89,6 +90,20 @@ public final class Replicator {
             try scheduledSnapshot()
         }
         try await upload()
+    }
+
+    /// Refuses to go on when the database path now names another file (the
+    /// database was deleted or replaced, e.g. restored over): Baton's
+    /// connections would follow the old file while the WAL path shows the new one.
+    func checkDatabaseIsStillTheSameFile() throws {
+        guard let open = session.databaseFile else { return }
+        var opened = stat()
+        guard fstat(open.descriptor, &opened) == 0 else { return }
+        guard let current = FileSystem.attributes(databasePath), current.inode == UInt64(opened.st_ino) else {
+            throw BatonError(
+                .unsupportedDatabase,
+                "\(databasePath) was deleted or replaced while Baton was replicating it; restart Baton")
+        }
     }
 
     /// Uploads sealed files; a store failure is reported and retried on the next round.

@@ -102,8 +102,9 @@ public struct FileStore: ObjectStore {
         return etag(attributes)
     }
 
-    /// Copies a local file in atomically.
-    public func upload(_ key: String, fromFile source: String) async throws {
+    /// Copies a local file in atomically; with `.ifNoneMatch` an existing
+    /// object is never replaced (the copy is linked in, which fails if the name exists).
+    public func upload(_ key: String, fromFile source: String, condition: PutCondition) async throws {
         let destination = try path(key)
         try FileSystem.makeDirectories(FileSystem.parent(of: destination))
         let temporary = FileSystem.temporaryPath(next: destination)
@@ -118,7 +119,22 @@ public struct FileStore: ObjectStore {
                 offset += Int64(chunk.count)
             }
             try output.sync()
-            try FileSystem.rename(temporary, to: destination)
+            switch condition {
+            case .none:
+                try FileSystem.rename(temporary, to: destination)
+            case .ifNoneMatch:
+                defer { try? FileSystem.remove(temporary) }
+                guard try FileSystem.linkIfAbsent(temporary, to: destination) else {
+                    throw BatonError(.preconditionFailed, "\(displayURL)/\(key) already exists")
+                }
+            case .ifMatch(let expected):
+                try withStoreLock {
+                    guard FileSystem.attributes(destination).map(etag) == expected else {
+                        throw BatonError(.preconditionFailed, "\(displayURL)/\(key) changed since it was read")
+                    }
+                    try FileSystem.rename(temporary, to: destination)
+                }
+            }
         } catch {
             try? FileSystem.remove(temporary)
             throw error

@@ -34,7 +34,10 @@ import Testing
         let source = "/tmp/baton-upload-\(getpid())"
         try FileSystem.writeAtomically(Array(repeating: 7, count: 3_000_000), to: source)
         defer { try? FileSystem.remove(source) }
-        try await store.upload("ltx/0/x.ltx", fromFile: source)
+        try await store.upload("ltx/0/x.ltx", fromFile: source, condition: .ifNoneMatch)
+        await ObjectStoreConformance.expectCode(.preconditionFailed) {
+            try await store.upload("ltx/0/x.ltx", fromFile: source, condition: .ifNoneMatch)
+        }
         #expect(try await store.get("ltx/0/x.ltx").count == 3_000_000)
         #expect(try FileSystem.list(store.root + "/ltx/0") == ["x.ltx"])
     }

@@ -142,3 +142,14 @@ def test_gap_and_unknown_txid_are_explained(tmp_path, procs):
     # Points before the hole still restore.
     first = listing(url)[0]["maxTXID"]
     baton("restore", url, "-o", tmp_path / "before.db", "--txid", first)
+
+
+def test_database_replaced_under_baton_stops_it(tmp_path, procs):
+    db, url = make_replica(tmp_path)
+    replicate = procs.replicate(db, url, log=tmp_path / "baton.log")
+    time.sleep(0.5)
+    other = tmp_path / "other.db"
+    oracle.create(other)
+    other.rename(db)
+    assert wait(replicate, 30) != 0
+    assert "deleted or replaced" in (tmp_path / "baton.log").read_text()
