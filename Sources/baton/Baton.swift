@@ -7,9 +7,9 @@ struct Baton: AsyncParsableCommand {
         commandName: "baton",
         abstract: "Keeps a SQLite database safe: continuous backup to a bucket or directory, point-in-time restore.",
         discussion: """
-            Store URLs: file:///absolute/dir (or a plain path) for a local or mounted directory.
-            Replicas use the LTX layout of Litestream 0.5 (ltx/<level>/<min>-<max>.ltx),
-            so a replica written by Litestream can be restored by Baton.
+            Store URLs: file:///absolute/dir (or a plain path) for a local or mounted directory. \
+            Replicas use the LTX layout of Litestream 0.5 (ltx/<level>/<min>-<max>.ltx), so a replica \
+            written by Litestream can be restored by Baton.
             """,
         version: "0.1.0",
         subcommands: [ReplicateCommand.self, RestoreCommand.self, ListCommand.self]

@@ -10,10 +10,11 @@ struct ReplicateCommand: AsyncParsableCommand {
         commandName: "replicate",
         abstract: "Continuously back up a SQLite database (WAL mode) to a store.",
         discussion: """
-            Runs until SIGINT or SIGTERM, then captures, seals and uploads everything and exits 0.
-            Another process (your app) writes the database; Baton reads its WAL, stores each
-            committed transaction, and runs the checkpoints (disable none of your app's).
-            Files that could not be uploaded stay in <db>-baton/pending and go first on the next start.
+            Runs until SIGINT or SIGTERM, then captures, seals and uploads everything and exits 0. \
+            Another process (your app) writes the database; Baton reads its WAL, stores each committed \
+            transaction, and runs checkpoints itself (your app's own checkpoints keep working).
+
+            Files that could not be uploaded stay in <db>-baton/pending and are sent first on the next start.
 
             Examples:
               baton replicate app.db file:///backups/app

@@ -10,9 +10,9 @@ struct RestoreCommand: AsyncParsableCommand {
         commandName: "restore",
         abstract: "Restore a database from a replica, to the latest state or a point in time.",
         discussion: """
-            Applies the newest snapshot at or before the target and the files after it, verifying
-            every file checksum and the database checksum before and after each file, then runs
-            SQLite's quick_check and moves the result into place atomically.
+            Applies the newest snapshot at or before the target and the files after it, verifying every \
+            file checksum and the database checksum before and after each file, then runs SQLite's \
+            quick_check and moves the result into place atomically.
 
             Examples:
               baton restore file:///backups/app -o restored.db
