@@ -1,4 +1,5 @@
 import BatonCore
+import Foundation
 
 /// A parsed replica URL: `file:///path` or a plain path (the embedded
 /// default), or `s3://bucket/prefix?endpoint=…&region=…`.
@@ -52,9 +53,11 @@ public enum StoreURL: Equatable, Sendable {
         switch self {
         case .file(let path):
             return FileStore(root: path)
-        case .s3(let bucket, _, _):
-            throw BatonError(
-                .usage, "s3://\(bucket): the S3 store is not available in this build yet; use a file:// store")
+        case .s3(let bucket, let prefix, let query):
+            let environment = ProcessInfo.processInfo.environment
+            return S3Store(
+                configuration: try S3Configuration(
+                    bucket: bucket, prefix: prefix, query: query, environment: environment))
         }
     }
 }
