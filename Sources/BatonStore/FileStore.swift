@@ -157,6 +157,13 @@ public struct FileStore: ObjectStore {
         }
     }
 
+    /// The local clock: a directory has no clock of its own.
+    public func storeTimeMilliseconds() async throws -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+    }
+
     private func withStoreLock<T>(_ body: () throws -> T) throws -> T {
         try FileSystem.makeDirectories(root)
         let lock = try LocalFile(root + "/.lock", .readWrite)

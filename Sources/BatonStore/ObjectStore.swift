@@ -30,4 +30,8 @@ public protocol ObjectStore: Sendable {
 
     /// Deletes `key` (if `ifMatch` is given, only while its ETag matches). Missing keys are fine.
     func delete(_ key: String, ifMatch: String?) async throws
+
+    /// The store's current time in ms since the epoch (S3: its `Date` header),
+    /// the clock lease expiry is judged by.
+    func storeTimeMilliseconds() async throws -> Int64
 }

@@ -135,6 +135,10 @@ extension S3Store {
         if request.method == "PUT" || request.method == "POST" {
             urlRequest.httpBody = Data(payload)
             urlRequest.setValue("\(payload.count)", forHTTPHeaderField: "Content-Length")
+            // Without it, POST bodies go out as a form, which servers may consume as one.
+            urlRequest.setValue(
+                request.method == "POST" ? "application/xml" : "application/octet-stream",
+                forHTTPHeaderField: "Content-Type")
         }
         let (data, response) = try await session.data(for: urlRequest)
         guard let http = response as? HTTPURLResponse else { throw URLError(.badServerResponse) }

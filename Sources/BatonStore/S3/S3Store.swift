@@ -65,7 +65,8 @@ public final class S3Store: ObjectStore, @unchecked Sendable {
 
     /// Reads the whole object.
     public func get(_ key: String) async throws -> [UInt8] {
-        try await send(S3Request(method: "GET", objectKey: configuration.objectKey(key), kind: "get")).body
+        try ObjectKey.validate(key)
+        return try await send(S3Request(method: "GET", objectKey: configuration.objectKey(key), kind: "get")).body
     }
 
     /// Reads a byte range.
@@ -100,6 +101,7 @@ public final class S3Store: ObjectStore, @unchecked Sendable {
     /// Puts bytes, honoring the condition; resolves ambiguous retries by reading back.
     @discardableResult
     public func put(_ key: String, data: [UInt8], condition: PutCondition) async throws -> String {
+        try ObjectKey.validate(key)
         var headers: [(String, String)] = []
         switch condition {
         case .none: break
@@ -125,6 +127,7 @@ public final class S3Store: ObjectStore, @unchecked Sendable {
 
     /// Uploads a local file: one PUT, or a multipart upload above the threshold.
     public func upload(_ key: String, fromFile path: String, condition: PutCondition) async throws {
+        try ObjectKey.validate(key)
         let file = try LocalFile(path, .read)
         let size = try file.size()
         if size > configuration.multipartThreshold {
@@ -136,6 +139,7 @@ public final class S3Store: ObjectStore, @unchecked Sendable {
 
     /// Deletes the object (only while its ETag matches, when given).
     public func delete(_ key: String, ifMatch: String?) async throws {
+        try ObjectKey.validate(key)
         let headers = ifMatch.map { [("if-match", "\"\($0)\"")] } ?? []
         do {
             _ = try await send(

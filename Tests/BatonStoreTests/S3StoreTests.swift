@@ -1,0 +1,92 @@
+import BatonCore
+import BatonSystem
+import Foundation
+import Testing
+
+@testable import BatonStore
+
+/// The object-store conformance suite and S3 specifics against a real
+/// S3-compatible server (moto) on loopback.
+@Suite(.serialized) struct S3StoreTests {
+    @Test func conformance() async throws {
+        let moto = try MotoServer()
+        defer { moto.stop() }
+        try await ObjectStoreConformance.putGetListDelete(try await moto.makeStore())
+        try await ObjectStoreConformance.conditionalWrites(try await moto.makeStore())
+        try await ObjectStoreConformance.racingCreatesHaveOneWinner(try await moto.makeStore())
+        await ObjectStoreConformance.invalidKeysAreRefused(try await moto.makeStore())
+    }
+
+    @Test func listingPaginatesAndStripsThePrefix() async throws {
+        let moto = try MotoServer()
+        defer { moto.stop() }
+        let store = try await moto.makeStore(prefix: "apps/a b/é")
+        for index in 0..<1100 {
+            try await store.put("ltx/0/\(index).ltx", data: [1], condition: .none)
+        }
+        let listed = try await store.list(prefix: "ltx/")
+        #expect(listed.count == 1100)
+        #expect(listed.allSatisfy { $0.key.hasPrefix("ltx/0/") })
+        #expect(store.metrics.requests[.init(kind: "list", outcome: "ok")] ?? 0 >= 2)
+    }
+
+    @Test func multipartUploadRoundTripsAndLeavesNoUploads() async throws {
+        let moto = try MotoServer()
+        defer { moto.stop() }
+        let store = try await moto.makeStore { configuration in
+            configuration.multipartThreshold = 6 * 1024 * 1024
+            configuration.partSize = 5 * 1024 * 1024
+        }
+        let path = "/tmp/baton-multipart-\(getpid())"
+        let content = (0..<(17 * 1024 * 1024)).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 11) }
+        try FileSystem.writeAtomically(content, to: path)
+        defer { try? FileSystem.remove(path) }
+        try await store.upload("ltx/9/big.ltx", fromFile: path, condition: .none)
+        #expect(try await store.get("ltx/9/big.ltx") == content)
+        #expect(store.metrics.requests[.init(kind: "multipart", outcome: "ok")] == 6)  // create, 4 parts, complete
+        let uploads = try await store.send(
+            S3Request(method: "GET", objectKey: nil, query: [("uploads", "")], kind: "list-uploads"))
+        #expect(S3XML.values("UploadId", in: String(decoding: uploads.body, as: UTF8.self)).isEmpty)
+    }
+
+    @Test func storeTimeComesFromTheServer() async throws {
+        let moto = try MotoServer()
+        defer { moto.stop() }
+        let store = try await moto.makeStore()
+        let serverTime = try await store.storeTimeMilliseconds()
+        #expect(abs(serverTime - Int64(Date().timeIntervalSince1970 * 1000)) < 5000)
+    }
+
+    @Test func missingCredentialsAndUnreachableServerAreClear() async throws {
+        #expect {
+            try S3Configuration(bucket: "b", prefix: "", query: [:], environment: [:])
+        } throws: { error in
+            (error as? BatonError)?.message.contains("AWS_ACCESS_KEY_ID") == true
+        }
+        var configuration = try S3Configuration(
+            bucket: "b", prefix: "p", query: ["endpoint": "http://127.0.0.1:\(try MotoServer.freePort())"],
+            environment: ["AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b"])
+        configuration.retry.maxAttempts = 2
+        configuration.retry.baseDelayMilliseconds = 10
+        let started = Date()
+        await #expect {
+            _ = try await S3Store(configuration: configuration).list(prefix: "")
+        } throws: { error in
+            (error as? BatonError)?.message.contains("s3://b/p") == true
+        }
+        #expect(Date().timeIntervalSince(started) < 10)
+    }
+
+    @Test func missingBucketIsNamed() async throws {
+        let moto = try MotoServer()
+        defer { moto.stop() }
+        let configuration = try S3Configuration(
+            bucket: "nope", prefix: "", query: ["endpoint": moto.endpoint],
+            environment: ["AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b"])
+        await #expect {
+            _ = try await S3Store(configuration: configuration).list(prefix: "")
+        } throws: { error in
+            (error as? BatonError)?.message.contains("bucket nope does not exist") == true
+        }
+    }
+}
