@@ -30,7 +30,7 @@ public struct S3Configuration: Sendable {
     public var partsInFlight = 2
 
     /// Reads the URL's query (`endpoint`, `region`, `forcePathStyle`,
-    /// `timeout`) and the environment (`AWS_ACCESS_KEY_ID`,
+    /// `timeout`, `multipartThresholdMiB`, `partSizeMiB`) and the environment (`AWS_ACCESS_KEY_ID`,
     /// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION`,
     /// `AWS_DEFAULT_REGION`, `AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL`).
     public init(bucket: String, prefix: String, query: [String: String], environment: [String: String]) throws {
@@ -64,6 +64,13 @@ public struct S3Configuration: Sendable {
             pathStyle = query["forcePathStyle"] == "true"
         }
         if !pathStyle { host = "\(bucket).\(host)" }
+        for (name, minimum) in [("multipartThresholdMiB", 5), ("partSizeMiB", 5)] {
+            guard let text = query[name] else { continue }
+            guard let mebibytes = Int(text), mebibytes >= minimum else {
+                throw BatonError(.usage, "\(url): \(name)=\(text) must be a whole number of MiB, at least \(minimum)")
+            }
+            if name == "partSizeMiB" { partSize = mebibytes << 20 } else { multipartThreshold = Int64(mebibytes) << 20 }
+        }
         if let timeout = query["timeout"] {
             guard let seconds = Double(timeout.hasSuffix("s") ? String(timeout.dropLast()) : timeout), seconds > 0
             else {
