@@ -48,30 +48,31 @@ def test_replicate_and_restore_through_faults(tmp_path, procs, moto, s3env):
     proxy = FaultProxy(moto.port, rate=0.10, seed=seed)
     try:
         url = url_for("faults", proxy.endpoint)
-        total = 1500 if TORTURE else 300
+        total = 1500 if TORTURE else 500
         db, log = tmp_path / "app.db", tmp_path / "writes.log"
         oracle.create(db)
-        replicate = procs.replicate(db, url, log=tmp_path / "baton.log")
-        writer = procs.add(workload(db, seed, 1, total, log, chaos_seed=seed, pause_ms=[0, 8]))
+        options = ("--batch-window-ms", "50")
+        replicate = procs.replicate(db, url, *options, log=tmp_path / "baton.log")
+        writer = procs.add(workload(db, seed, 1, total, log, chaos_seed=seed, pause_ms=[2, 10]))
         deadline = time.monotonic() + 240
         while writer.poll() is None and time.monotonic() < deadline:
             time.sleep(chaos.uniform(0.5, 1.5))
             if writer.poll() is None and chaos.random() < 0.5:
                 stop(replicate, signal.SIGKILL if chaos.random() < 0.5 else signal.SIGTERM)
-                replicate = procs.replicate(db, url, log=tmp_path / "baton.log")
+                replicate = procs.replicate(db, url, *options, log=tmp_path / "baton.log")
         assert wait(writer, max(1, deadline - time.monotonic())) == 0
         time.sleep(1.5)
         code = stop(replicate, timeout=180)
         if code != 0:
             # Files the store refused stay local; the next run sends them.
             baton("replicate", db, url, "--once", timeout=300)
-        assert len(proxy.faults()) > 0
-        proxy.rate = 0.10
         assert check_restore(url, tmp_path / "latest.db", seed) == total
         # Random points in time through the same faults.
         ends = sorted({f["maxTXID"] for f in __import__("json").loads(baton("ls", url, "--json", timeout=300).stdout)})
         for txid in chaos.sample(ends, min(6, len(ends))):
             check_restore(url, tmp_path / "at.db", seed, "--txid", txid)
+        faults = proxy.faults()
+        assert len(faults) >= 5 and proxy.count() >= 100, (len(faults), proxy.count())
     finally:
         proxy.stop()
     # Nothing half-done is left behind: no multipart uploads, no temporary objects.
