@@ -26,6 +26,11 @@ public final class Replicator {
     var pageSize: UInt32 = 0
     var table = PageChecksumTable()
     var lastSnapshotMilliseconds: Int64 = 0
+    /// When each compaction level last ran.
+    var lastCompactionMilliseconds: [Int: Int64] = [:]
+    /// Levels with new input files since they last ran: compaction lists the
+    /// store only for those, so an idle database costs no requests.
+    var levelsWithNewInputs: Set<Int> = [1]
     /// What has happened so far.
     public internal(set) var stats = ReplicatorStats()
 
@@ -111,6 +116,8 @@ public final class Replicator {
         let sent = try await pending.upload(to: store)
         stats.filesUploaded += sent.files
         stats.bytesUploaded += sent.bytes
+        if sent.files > 0 { levelsWithNewInputs.insert(1) }
+        try await compactAndRetain(now: Replicator.nowMilliseconds())
     }
 
     func handle(_ result: WALFollower.CaptureResult) throws {

@@ -16,6 +16,11 @@ public struct ReplicatorOptions: Sendable {
     public var stateDirectory: String?
     /// Longest Baton waits for another process's checkpoint after stepping aside.
     public var maxYieldMilliseconds = 60_000
+    /// Compaction levels 1, 2, 3…: how often each merges the files one level
+    /// down (default 30 s, 5 min, 1 h). Empty disables compaction.
+    public var compactionIntervalsMilliseconds: [Int64] = [30_000, 300_000, 3_600_000]
+    /// Point-in-time history kept; older files no restore in the window needs are deleted.
+    public var retentionMilliseconds: Int64 = 24 * 3_600_000
     /// How long Baton's connections wait on SQLite locks.
     public var busyTimeoutMilliseconds: Int32 = 5000
 

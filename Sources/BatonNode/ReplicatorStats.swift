@@ -16,6 +16,10 @@ public struct ReplicatorStats: Sendable, Equatable {
     public var resyncs = 0
     /// Checkpoints Baton ran itself.
     public var checkpoints = 0
+    /// Files written by compaction.
+    public var compactions = 0
+    /// Files deleted by retention.
+    public var filesDeleted = 0
 
     /// Zeros.
     public init() {}

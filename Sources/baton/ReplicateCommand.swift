@@ -49,6 +49,12 @@ struct ReplicateCommand: AsyncParsableCommand {
     @Option(help: "Write a full snapshot every this many hours.")
     var snapshotHours: Double = 24
 
+    @Option(help: "Compaction levels 1, 2, 3…: how often each merges the files below it, or none.")
+    var compactionLevels = CompactionLevelsArgument([30_000, 300_000, 3_600_000])
+
+    @Option(help: "Point-in-time history to keep (e.g. 24h, 7d); older files no restore needs are deleted.")
+    var retention = DurationArgument(milliseconds: 24 * 3_600_000)
+
     @Option(help: "Directory for files waiting for upload (default: <db>-baton).")
     var stateDir: String?
 
@@ -74,6 +80,8 @@ struct ReplicateCommand: AsyncParsableCommand {
         options.truncateThresholdBytes = truncateMib * 1024 * 1024
         options.snapshotIntervalSeconds = Int64(snapshotHours * 3600)
         options.stateDirectory = stateDir
+        options.compactionIntervalsMilliseconds = compactionLevels.intervals
+        options.retentionMilliseconds = retention.milliseconds
         options.enableWAL = enableWal
         let replicator = try Replicator(databasePath: database, store: store, options: options) { Output.log($0) }
         defer { replicator.close() }
@@ -116,6 +124,8 @@ struct ReplicateSummary: Encodable {
     var bytesUploaded: Int64
     var segments: Int
     var snapshots: Int
+    var compactions: Int
+    var filesDeleted: Int
     var checkpoints: Int
     var checkpointYields: Int
     var resyncs: Int
@@ -126,6 +136,8 @@ struct ReplicateSummary: Encodable {
         bytesUploaded = stats.bytesUploaded
         segments = stats.segmentsSealed
         snapshots = stats.snapshotsWritten
+        compactions = stats.compactions
+        filesDeleted = stats.filesDeleted
         checkpoints = stats.checkpoints
         checkpointYields = stats.checkpointYields
         resyncs = stats.resyncs

@@ -1,0 +1,78 @@
+import BatonCore
+import BatonStore
+import BatonSystem
+
+/// Merges a contiguous run of LTX files into one file at a higher level,
+/// keeping the newest version of each page. Verifies each input's file
+/// checksum and that each continues the previous one's database checksum;
+/// the result goes to the pending directory like any sealed file.
+struct Compactor {
+    let store: any ObjectStore
+    let pending: PendingSegments
+
+    func compact(_ run: [LTXFileInfo], into level: Int) async throws -> LTXFileInfo {
+        precondition(!run.isEmpty)
+        var spool: PageSpool?
+        var floor = UInt32.max
+        var first: LTXHeader?
+        var last: (header: LTXHeader, trailer: LTXTrailer)?
+        for info in run {
+            let copy = try await store.localCopy(info.key, scratchDirectory: pending.directory)
+            defer { if copy.isTemporary { try? FileSystem.remove(copy.path) } }
+            do {
+                var decoder = try LTXDecoder(FileByteSource(try LocalFile(copy.path, .read)))
+                let header = decoder.header
+                guard header.minTXID == info.minTXID, header.maxTXID == info.maxTXID else {
+                    throw BatonError(.corrupt, "its header says transactions \(header.minTXID)-\(header.maxTXID)")
+                }
+                if spool == nil {
+                    spool = try PageSpool(path: pending.temporaryPath(), pageSize: header.pageSize)
+                    first = header
+                }
+                guard header.pageSize == spool!.pageSize else {
+                    throw BatonError(.corrupt, "page size changes inside the run")
+                }
+                if let last, !last.header.hasNoChecksum, !header.hasNoChecksum,
+                    header.preApplyChecksum != last.trailer.postApplyChecksum
+                {
+                    throw BatonError(
+                        .checksumMismatch, "it does not continue the database checksum of the file before it")
+                }
+                floor = min(floor, header.commitPageCount)
+                spool!.drop(above: header.commitPageCount)
+                while let page = try decoder.nextPage() { try spool!.put(page.pageNumber, page.data) }
+                last = (header, try decoder.finish())
+            } catch let error as BatonError {
+                throw BatonError(error.code, "compacting \(store.displayURL)/\(info.key): \(error.message)")
+            }
+        }
+        guard let spool, let first, let last else { throw BatonError(.corrupt, "nothing to compact") }
+        let noChecksum = run.count != 0 && (first.hasNoChecksum || last.header.hasNoChecksum)
+        var header = LTXHeader(
+            pageSize: spool.pageSize, commitPageCount: last.header.commitPageCount, minTXID: first.minTXID,
+            maxTXID: last.header.maxTXID, timestampMilliseconds: last.header.timestampMilliseconds)
+        header.flags = noChecksum ? LTXHeader.flagNoChecksum : 0
+        header.preApplyChecksum = noChecksum || first.isSnapshot ? 0 : first.preApplyChecksum
+        header.nodeID = last.header.nodeID
+        // Pages past a shrink inside the run that never came back are zeros.
+        var numbers = Set(spool.pageNumbers)
+        let lock = DatabaseChecksum.lockPageNumber(pageSize: spool.pageSize)
+        if floor < header.commitPageCount {
+            for number in (floor + 1)...header.commitPageCount where number != lock { numbers.insert(number) }
+        }
+        let info = LTXFileInfo(level: level, minTXID: header.minTXID, maxTXID: header.maxTXID)
+        let temporary = pending.temporaryPath()
+        do {
+            let writer = try BufferedFileWriter(creating: temporary)
+            var encoder = try LTXEncoder(header: header) { try writer.write($0) }
+            for number in numbers.sorted() { try encoder.writePage(number, try spool.page(number)) }
+            _ = try encoder.finish(postApplyChecksum: last.trailer.postApplyChecksum)
+            try writer.finish()
+            try FileSystem.rename(temporary, to: pending.path(for: info))
+        } catch {
+            try? FileSystem.remove(temporary)
+            throw error
+        }
+        return info
+    }
+}
