@@ -142,3 +142,31 @@ class FaultProxy:
     def stop(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+if __name__ == "__main__":
+    # python3 s3support.py proxy UPSTREAM_PORT FAULT COUNT: the first COUNT
+    # requests meet FAULT, the rest pass; prints the proxy's port, runs until killed.
+    import signal as _signal
+    _, mode, upstream, fault, count = sys.argv
+    proxy = FaultProxy(int(upstream), rate=0.0)
+    remaining = [int(count)]
+
+    class Scripted(random.Random):
+        def random(self):
+            if remaining[0] > 0:
+                remaining[0] -= 1
+                return 0.0
+            return 1.0
+
+        def choice(self, seq):
+            return fault
+
+        def uniform(self, a, b):
+            return a
+
+    proxy.rng = Scripted()
+    proxy.rate = 0.5
+    print(proxy.port, flush=True)
+    _signal.sigwait([_signal.SIGTERM, _signal.SIGINT])
+    proxy.stop()
