@@ -84,14 +84,16 @@ def litestream_config(path, db, replica):
     path.write_text(f"dbs:\n  - path: {db}\n    replica:\n      type: file\n      path: {replica}\n")
 
 
-def writer(db, transactions):
+def writer(db, transactions, pause=0.0, first=0):
     con = sqlite3.connect(db, isolation_level=None, timeout=30)
     con.execute("PRAGMA synchronous=NORMAL")
     started = time.monotonic()
-    for i in range(transactions):
+    for i in range(first, first + transactions):
         con.execute("BEGIN")
         con.execute("INSERT INTO t(v) VALUES (?)", (f"row {i} " + "x" * 80,))
         con.execute("COMMIT")
+        if pause:
+            time.sleep(pause)
     elapsed = time.monotonic() - started
     con.close()
     return elapsed

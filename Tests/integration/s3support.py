@@ -69,6 +69,7 @@ class FaultProxy:
         self.rng = random.Random(seed)
         self.lock = threading.Lock()
         self.requests = []  # (method, path, fault)
+        self.bytes_up = 0
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -83,6 +84,7 @@ class FaultProxy:
                 with proxy.lock:
                     fault = proxy.rng.choice(FaultProxy.FAULTS) if proxy.rng.random() < proxy.rate else None
                     proxy.requests.append((self.command, self.path, fault))
+                    proxy.bytes_up += len(body)
                 if fault == "500":
                     return self.answer(500, b"<Error><Code>InternalError</Code><Message>injected</Message></Error>")
                 if fault == "503":
