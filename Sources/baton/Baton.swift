@@ -12,6 +12,8 @@ struct Baton: AsyncParsableCommand {
             written by Litestream can be restored by Baton.
             """,
         version: "0.1.0",
-        subcommands: [ReplicateCommand.self, RestoreCommand.self, ListCommand.self]
+        subcommands: [
+            ReplicateCommand.self, RestoreCommand.self, ListCommand.self, LeaseCommand.self, LockCommand.self,
+        ]
     )
 }

@@ -1,0 +1,134 @@
+import BatonCore
+import BatonStore
+
+/// Takes, renews and releases the baton (`lease.json`) in a store, driving
+/// a `LeaseStateMachine`. Expiry is judged on the store's clock; the holder's
+/// own deadline on the local monotonic clock (see the machine's safety argument).
+/// Not thread-safe: one task drives it.
+public final class LeaseClient: @unchecked Sendable {
+    /// The lease's key under the replica prefix.
+    public static let key = "lease.json"
+
+    let store: any ObjectStore
+    /// Who we are in the record.
+    public let holder: String
+    let address: String
+    /// The machine (read it for `mayWrite`).
+    public private(set) var machine: LeaseStateMachine
+
+    /// A client for `store` that will write `holder` and `address` into the record.
+    public init(store: any ObjectStore, holder: String, address: String = "", timing: LeaseStateMachine.Timing) {
+        self.store = store
+        self.holder = holder
+        self.address = address
+        machine = LeaseStateMachine(timing: timing)
+    }
+
+    /// The current record and its ETag, or nil when there is none.
+    public static func read(_ store: any ObjectStore) async throws -> (record: LeaseRecord, etag: String)? {
+        guard let object = try await store.list(prefix: key).first(where: { $0.key == key }) else { return nil }
+        let bytes: [UInt8]
+        do {
+            bytes = try await store.get(key)
+        } catch let error as BatonError where error.code == .notFound {
+            return nil
+        }
+        do {
+            return (try LeaseRecord(decoding: bytes), object.etag)
+        } catch let error as BatonError {
+            throw BatonError(error.code, "\(store.displayURL)/\(key): \(error.message)")
+        }
+    }
+
+    /// What an attempt to take the lease found.
+    public enum Attempt: Sendable {
+        /// We hold it now, with this epoch.
+        case acquired(UInt64)
+        /// Someone else holds it until this store time.
+        case held(LeaseRecord)
+    }
+
+    /// One attempt: take the lease if it is absent or expired (epoch one more
+    /// than both the old record's and `minimumEpoch`).
+    public func tryAcquire(minimumEpoch: UInt64 = 0) async throws -> Attempt {
+        let sentAt = MonotonicClock.now()
+        let current = try await LeaseClient.read(store)
+        let now = try await store.storeTimeMilliseconds()
+        if let current, !current.record.isExpired(atStoreTime: now) { return .held(current.record) }
+        let epoch = max(current?.record.epoch ?? 0, minimumEpoch) + 1
+        let record = LeaseRecord(
+            holder: holder, address: address, epoch: epoch,
+            expiresAtMilliseconds: now + machine.timing.ttlMilliseconds)
+        do {
+            let etag = try await store.put(
+                LeaseClient.key, data: record.encoded(), condition: current.map { .ifMatch($0.etag) } ?? .ifNoneMatch)
+            machine.acquired(epoch: epoch, etag: etag, sentAt: sentAt)
+            return .acquired(epoch)
+        } catch let error as BatonError where error.code == .preconditionFailed {
+            if let winner = try await LeaseClient.read(store) { return .held(winner.record) }
+            throw error
+        }
+    }
+
+    /// Tries until `waitMilliseconds` have passed, with exponential backoff
+    /// and jitter; throws `busy` naming the holder when it gives up.
+    public func acquire(waitMilliseconds: Int64, minimumEpoch: UInt64 = 0) async throws -> UInt64 {
+        let started = MonotonicClock.now()
+        var delay: Int64 = 100
+        while true {
+            switch try await tryAcquire(minimumEpoch: minimumEpoch) {
+            case .acquired(let epoch):
+                return epoch
+            case .held(let record):
+                let waited = MonotonicClock.now() - started
+                guard waited < waitMilliseconds else {
+                    throw BatonError(
+                        .busy,
+                        "\(store.displayURL): the lease is held by \(record.holder) (epoch \(record.epoch)) "
+                            + "until \(LeaseRecord.format(record.expiresAtMilliseconds))")
+                }
+                let sleep = min(Int64.random(in: delay / 2...delay), waitMilliseconds - waited)
+                try await Task.sleep(nanoseconds: UInt64(max(sleep, 1)) * 1_000_000)
+                delay = min(delay * 2, 5000)
+            }
+        }
+    }
+
+    /// Whether writes are allowed now.
+    public var mayWrite: Bool { machine.mayWrite(at: MonotonicClock.now()) }
+
+    /// Renews if due; returns false once writes must stop (lost or expired).
+    @discardableResult
+    public func maintain() async -> Bool {
+        switch machine.tick(now: MonotonicClock.now()) {
+        case .none:
+            return mayWrite
+        case .stopWrites:
+            return false
+        case .renew(let epoch, let etag):
+            let sentAt = MonotonicClock.now()
+            do {
+                let now = try await store.storeTimeMilliseconds()
+                let record = LeaseRecord(
+                    holder: holder, address: address, epoch: epoch,
+                    expiresAtMilliseconds: now + machine.timing.ttlMilliseconds)
+                let newTag = try await store.put(LeaseClient.key, data: record.encoded(), condition: .ifMatch(etag))
+                _ = machine.renewed(etag: newTag, sentAt: sentAt)
+            } catch let error as BatonError where error.code == .preconditionFailed {
+                _ = machine.preconditionFailed()
+            } catch {
+                _ = machine.renewFailed(now: MonotonicClock.now())
+            }
+            return mayWrite
+        }
+    }
+
+    /// Gives the lease back without waiting for its TTL: writes an expired
+    /// record (keeping the epoch, so epochs never repeat), only if still ours.
+    public func release() async {
+        guard case .holding(let epoch, let etag, _, _) = machine.state else { return }
+        machine.released()
+        let record = LeaseRecord(holder: holder, address: address, epoch: epoch, expiresAtMilliseconds: 0)
+        _ = try? await store.put(LeaseClient.key, data: record.encoded(), condition: .ifMatch(etag))
+    }
+}
