@@ -1,11 +1,13 @@
 import BatonCore
 import BatonStore
+import Synchronization
 
 /// Takes, renews and releases the baton (`lease.json`) in a store, driving
 /// a `LeaseStateMachine`. Expiry is judged on the store's clock; the holder's
 /// own deadline on the local monotonic clock (see the machine's safety argument).
-/// Not thread-safe: one task drives it.
-public final class LeaseClient: @unchecked Sendable {
+/// One task drives renewals (`maintain`); any task may ask `mayWrite`,
+/// which only reads the deadline and never waits for a renewal in flight.
+public final class LeaseClient: Sendable {
     /// The lease's key under the replica prefix.
     public static let key = "lease.json"
 
@@ -13,15 +15,20 @@ public final class LeaseClient: @unchecked Sendable {
     /// Who we are in the record.
     public let holder: String
     let address: String
-    /// The machine (read it for `mayWrite`).
-    public private(set) var machine: LeaseStateMachine
+    private let machineState: Mutex<LeaseStateMachine>
+    private let timing: LeaseStateMachine.Timing
 
     /// A client for `store` that will write `holder` and `address` into the record.
     public init(store: any ObjectStore, holder: String, address: String = "", timing: LeaseStateMachine.Timing) {
         self.store = store
         self.holder = holder
         self.address = address
-        machine = LeaseStateMachine(timing: timing)
+        self.timing = timing
+        machineState = Mutex(LeaseStateMachine(timing: timing))
+    }
+
+    private func withMachine<T>(_ body: (inout LeaseStateMachine) -> T) -> T {
+        machineState.withLock { body(&$0) }
     }
 
     /// The current record and its ETag, or nil when there is none.
@@ -58,11 +65,11 @@ public final class LeaseClient: @unchecked Sendable {
         let epoch = max(current?.record.epoch ?? 0, minimumEpoch) + 1
         let record = LeaseRecord(
             holder: holder, address: address, epoch: epoch,
-            expiresAtMilliseconds: now + machine.timing.ttlMilliseconds)
+            expiresAtMilliseconds: now + timing.ttlMilliseconds)
         do {
             let etag = try await store.put(
                 LeaseClient.key, data: record.encoded(), condition: current.map { .ifMatch($0.etag) } ?? .ifNoneMatch)
-            machine.acquired(epoch: epoch, etag: etag, sentAt: sentAt)
+            withMachine { $0.acquired(epoch: epoch, etag: etag, sentAt: sentAt) }
             return .acquired(epoch)
         } catch let error as BatonError where error.code == .preconditionFailed {
             if let winner = try await LeaseClient.read(store) { return .held(winner.record) }
@@ -95,12 +102,12 @@ public final class LeaseClient: @unchecked Sendable {
     }
 
     /// Whether writes are allowed now.
-    public var mayWrite: Bool { machine.mayWrite(at: MonotonicClock.now()) }
+    public var mayWrite: Bool { withMachine { $0.mayWrite(at: MonotonicClock.now()) } }
 
     /// Renews if due; returns false once writes must stop (lost or expired).
     @discardableResult
     public func maintain() async -> Bool {
-        switch machine.tick(now: MonotonicClock.now()) {
+        switch withMachine({ $0.tick(now: MonotonicClock.now()) }) {
         case .none:
             return mayWrite
         case .stopWrites:
@@ -111,13 +118,13 @@ public final class LeaseClient: @unchecked Sendable {
                 let now = try await store.storeTimeMilliseconds()
                 let record = LeaseRecord(
                     holder: holder, address: address, epoch: epoch,
-                    expiresAtMilliseconds: now + machine.timing.ttlMilliseconds)
+                    expiresAtMilliseconds: now + timing.ttlMilliseconds)
                 let newTag = try await store.put(LeaseClient.key, data: record.encoded(), condition: .ifMatch(etag))
-                _ = machine.renewed(etag: newTag, sentAt: sentAt)
+                _ = withMachine { $0.renewed(etag: newTag, sentAt: sentAt) }
             } catch let error as BatonError where error.code == .preconditionFailed {
-                _ = machine.preconditionFailed()
+                _ = withMachine { $0.preconditionFailed() }
             } catch {
-                _ = machine.renewFailed(now: MonotonicClock.now())
+                _ = withMachine { $0.renewFailed(now: MonotonicClock.now()) }
             }
             return mayWrite
         }
@@ -126,8 +133,14 @@ public final class LeaseClient: @unchecked Sendable {
     /// Gives the lease back without waiting for its TTL: writes an expired
     /// record (keeping the epoch, so epochs never repeat), only if still ours.
     public func release() async {
-        guard case .holding(let epoch, let etag, _, _) = machine.state else { return }
-        machine.released()
+        let held: (UInt64, String)? = withMachine { machine in
+            guard case .holding(let epoch, let etag, _, _) = machine.state else { return nil }
+            // Past the deadline there is nothing of ours left to give back.
+            let stillOurs = machine.mayWrite(at: MonotonicClock.now())
+            machine.released()
+            return stillOurs ? (epoch, etag) : nil
+        }
+        guard let (epoch, etag) = held else { return }
         let record = LeaseRecord(holder: holder, address: address, epoch: epoch, expiresAtMilliseconds: 0)
         _ = try? await store.put(LeaseClient.key, data: record.encoded(), condition: .ifMatch(etag))
     }

@@ -91,9 +91,17 @@ struct LockCommand: AsyncParsableCommand {
         let pid = process.processIdentifier
         let signals = StopSignal { signal in kill(pid, signal) }
         _ = signals
+        // Renewals run on their own; the deadline is checked here whatever they are doing.
+        let renewals = Task {
+            while !Task.isCancelled {
+                guard await client.maintain() else { return }
+                try? await Task.sleep(nanoseconds: 200_000_000)
+            }
+        }
+        defer { renewals.cancel() }
         while process.isRunning {
-            try await Task.sleep(nanoseconds: 100_000_000)
-            if !(await client.maintain()) && process.isRunning {
+            try await Task.sleep(nanoseconds: 50_000_000)
+            if !client.mayWrite && process.isRunning {
                 kill(pid, SIGKILL)
                 while process.isRunning { try await Task.sleep(nanoseconds: 10_000_000) }
                 throw BatonError(

@@ -70,6 +70,7 @@ class FaultProxy:
         self.lock = threading.Lock()
         self.requests = []  # (method, path, fault)
         self.bytes_up = 0
+        self.kinds = FaultProxy.FAULTS
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -82,7 +83,7 @@ class FaultProxy:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 with proxy.lock:
-                    fault = proxy.rng.choice(FaultProxy.FAULTS) if proxy.rng.random() < proxy.rate else None
+                    fault = proxy.rng.choice(proxy.kinds) if proxy.rng.random() < proxy.rate else None
                     proxy.requests.append((self.command, self.path, fault))
                     proxy.bytes_up += len(body)
                 if fault == "500":
@@ -105,7 +106,8 @@ class FaultProxy:
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)
                     return
-                self.send_response(response.status)
+                # The server's own Date (and other headers) go through unchanged.
+                self.send_response_only(response.status)
                 for name, value in response.getheaders():
                     if name.lower() not in ("connection", "transfer-encoding", "content-length", "keep-alive"):
                         self.send_header(name, value)

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from conftest import BATON, HERE, baton, listing
-from s3support import Moto
+from s3support import FaultProxy, Moto
 
 JOB = [sys.executable, str(HERE / "counter_job.py")]
 
@@ -24,14 +24,15 @@ def counter(url, out):
         con.close()
 
 
-def lock(url, db, env, *extra):
-    return subprocess.Popen([BATON, "lock", url, "--db", str(db), "--wait", "120s", "--ttl", "3s", *extra, "--", *JOB],
+def lock(url, db, env, *extra, ttl="3s"):
+    return subprocess.Popen([BATON, "lock", url, "--db", str(db), "--wait", "120s", "--ttl", ttl, *extra, "--", *JOB],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def run_concurrent_jobs(tmp_path, url, env):
-    jobs = [lock(url, tmp_path / f"work-{i}.db", {**env, "JOB_PAUSE": "0.005", "JOB_LOG": str(tmp_path / "starts")})
-            for i in range(8)]
+    # A generous TTL: eight processes and the S3 server share two cores.
+    jobs = [lock(url, tmp_path / f"work-{i}.db", {**env, "JOB_PAUSE": "0.005", "JOB_LOG": str(tmp_path / "starts")},
+                 ttl="20s") for i in range(8)]
     try:
         results = [(job.wait(timeout=300), job.stderr.read()) for job in jobs]
     finally:
@@ -96,3 +97,35 @@ def test_killed_holders_push_nothing_and_others_proceed(tmp_path):
     assert killed == 2
     assert sorted(codes) == [-9, -9, 0, 0]
     assert counter(url, tmp_path / "final.db") == 40
+
+
+def test_a_job_whose_renewals_fail_is_killed_before_its_lease_expires(tmp_path, monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    moto = Moto(tmp_path / "moto.log")
+    proxy = FaultProxy(moto.port)
+    try:
+        moto.create_bucket("fence")
+        through_proxy = f"s3://fence/app?endpoint={proxy.endpoint}&timeout=2s"
+        direct = f"s3://fence/app?endpoint={moto.endpoint}"
+        env = {**os.environ, "JOB_PAUSE": "0.25", "JOB_LOG": str(tmp_path / "starts")}
+        job = lock(through_proxy, tmp_path / "a.db", env)
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "starts").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        # The store becomes unreachable for this job: every request fails.
+        proxy.kinds = ("503", "drop-before")
+        proxy.rate = 1.0
+        blocked_at = time.monotonic()
+        code = job.wait(timeout=120)
+        err = job.stderr.read()
+        assert code != 0 and "lost the lease" in err, err
+        # Killed within the safe hold time (ttl 3 s: 1.48 s after its last successful renewal).
+        assert time.monotonic() - blocked_at < 3.0
+        # Nothing it did reached the store; another job proceeds once the lease expired.
+        second = lock(direct, tmp_path / "b.db", {**os.environ})
+        assert second.wait(timeout=120) == 0, second.stderr.read()
+        assert counter(direct, tmp_path / "final.db") == 20
+    finally:
+        proxy.stop()
+        moto.stop()
