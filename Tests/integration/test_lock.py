@@ -129,3 +129,24 @@ def test_a_job_whose_renewals_fail_is_killed_before_its_lease_expires(tmp_path, 
     finally:
         proxy.stop()
         moto.stop()
+
+
+def test_lease_shows_the_holder_and_never_releases_a_live_lease(tmp_path):
+    url = f"file://{tmp_path}/replica"
+    job = lock(url, tmp_path / "a.db", {**os.environ, "JOB_PAUSE": "0.15", "JOB_LOG": str(tmp_path / "starts")},
+               ttl="10s")
+    try:
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "starts").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        import json
+        shown = json.loads(baton("lease", url, "--json").stdout)
+        assert shown["holder"].startswith("lock@") and shown["epoch"] == 1 and shown["millisecondsLeft"] > 0
+        refused = baton("lease", url, "--release-if-expired", check=False)
+        assert refused.returncode != 0 and "live" in refused.stderr
+        assert job.wait(timeout=60) == 0
+    finally:
+        if job.poll() is None:
+            job.kill()
+    assert "free" in baton("lease", url).stdout
+    assert "marked released" in baton("lease", url, "--release-if-expired").stdout
