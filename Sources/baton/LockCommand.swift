@@ -30,7 +30,7 @@ struct LockCommand: AsyncParsableCommand {
     var wait = DurationArgument(milliseconds: 0)
 
     @Option(help: "Lease time to live; renewed every third of it.")
-    var ttl = DurationArgument(milliseconds: 60_000)
+    var ttl = DurationArgument(milliseconds: 10_000)
 
     @Flag(help: "Push the changes even when the command fails.")
     var pushOnFailure = false
