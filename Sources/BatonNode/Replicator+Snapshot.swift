@@ -40,29 +40,7 @@ extension Replicator {
 
     /// Checksums of the database file alone, ignoring the WAL.
     func databaseFileTable() throws -> PageChecksumTable {
-        let file = try openDatabaseFile()
-        let pageCount = UInt32(try file.size() / Int64(pageSize))
-        let lock = DatabaseChecksum.lockPageNumber(pageSize: pageSize)
-        var state = PageChecksumTable()
-        var number: UInt32 = 1
-        while number <= pageCount {
-            let chunk = try file.read(at: Int64(number - 1) * Int64(pageSize), count: Int(pageSize) * 256)
-            var start = 0
-            while start + Int(pageSize) <= chunk.count {
-                if number != lock {
-                    let sum = chunk.withUnsafeBytes {
-                        DatabaseChecksum.page(
-                            number, UnsafeRawBufferPointer(rebasing: $0[start..<start + Int(pageSize)]))
-                    }
-                    state.set(number, checksum: sum, pageSize: pageSize)
-                }
-                number += 1
-                start += Int(pageSize)
-            }
-            if chunk.count < Int(pageSize) * 256 { break }
-        }
-        state.resize(to: pageCount, pageSize: pageSize)
-        return state
+        try DatabaseFileScanner.scan(try openDatabaseFile(), pageSize: pageSize) { _, _, _ in }
     }
 
     /// Writes a snapshot of the state at the follower's position as
