@@ -71,6 +71,7 @@ class FaultProxy:
         self.requests = []  # (method, path, fault)
         self.bytes_up = 0
         self.kinds = FaultProxy.FAULTS
+        self.methods = ("GET", "PUT", "POST", "DELETE", "HEAD")
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -83,7 +84,8 @@ class FaultProxy:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 with proxy.lock:
-                    fault = proxy.rng.choice(proxy.kinds) if proxy.rng.random() < proxy.rate else None
+                    eligible = self.command in proxy.methods
+                    fault = proxy.rng.choice(proxy.kinds) if eligible and proxy.rng.random() < proxy.rate else None
                     proxy.requests.append((self.command, self.path, fault))
                     proxy.bytes_up += len(body)
                 if fault == "500":
