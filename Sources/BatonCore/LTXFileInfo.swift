@@ -14,6 +14,8 @@ public struct LTXFileInfo: Equatable, Sendable, Comparable {
     public var size: Int64
     /// Milliseconds since the Unix epoch of the last transaction, from the header.
     public var timestampMilliseconds: Int64?
+    /// The lease epoch of the writer (the header's node ID), when read.
+    public var epoch: UInt64?
 
     /// A file from its parts.
     public init(level: Int, minTXID: UInt64, maxTXID: UInt64, size: Int64 = 0, timestampMilliseconds: Int64? = nil) {

@@ -18,8 +18,9 @@ public struct RestorePlan: Equatable, Sendable {
     /// Plans a restore: the newest snapshot at or before the target plus the
     /// fewest files that continue it without a hole up to the target.
     /// `files` must carry timestamps when the target is a timestamp.
-    public static func make(files: [LTXFileInfo], target: Target) throws -> RestorePlan {
-        guard !files.isEmpty else { throw BatonError(.notFound, "the replica holds no LTX files") }
+    public static func make(files allFiles: [LTXFileInfo], target: Target) throws -> RestorePlan {
+        guard !allFiles.isEmpty else { throw BatonError(.notFound, "the replica holds no LTX files") }
+        let files = fenced(allFiles)
         let targetTXID: UInt64
         switch target {
         case .latest:
@@ -53,6 +54,24 @@ public struct RestorePlan: Equatable, Sendable {
             }
         }
         throw lastError ?? BatonError(.gap, "the replica holds no snapshot at or before transaction \(targetTXID)")
+    }
+
+    /// Drops what a deposed holder wrote: a file is ignored when a higher
+    /// epoch had already started writing at or before its last transaction
+    /// (an epoch starts at the lowest first TXID among the segments and
+    /// snapshots it wrote; compactions carry their last input's epoch and do
+    /// not start one). Files without a known epoch are kept.
+    public static func fenced(_ files: [LTXFileInfo]) -> [LTXFileInfo] {
+        var starts: [UInt64: UInt64] = [:]
+        for file in files where file.level == 0 || file.level == LTXFileInfo.snapshotLevel {
+            guard let epoch = file.epoch, epoch > 0 else { continue }
+            starts[epoch] = min(starts[epoch] ?? .max, file.minTXID)
+        }
+        guard starts.count > 1 else { return files }
+        return files.filter { file in
+            guard let epoch = file.epoch else { return true }
+            return !starts.contains { other, start in other > epoch && start <= file.maxTXID }
+        }
     }
 
     /// The fewest files that continue from `start` to exactly `end`: a

@@ -10,7 +10,11 @@ public enum ReplicaCatalog {
         var files: [LTXFileInfo] = []
         for object in try await store.list(prefix: "ltx/") {
             guard var info = LTXFileInfo(key: object.key, size: object.size) else { continue }
-            if headers { info.timestampMilliseconds = try await header(of: info, in: store).timestampMilliseconds }
+            if headers {
+                let header = try await header(of: info, in: store)
+                info.timestampMilliseconds = header.timestampMilliseconds
+                info.epoch = header.nodeID
+            }
             files.append(info)
         }
         return files.sorted()

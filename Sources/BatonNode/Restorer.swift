@@ -24,9 +24,8 @@ public struct Restorer {
                 throw BatonError(.alreadyExists, "\(path) already exists; pass --force to replace it")
             }
         }
-        let needsTimes: Bool
-        if case .timestamp = target { needsTimes = true } else { needsTimes = false }
-        let files = try await ReplicaCatalog.files(in: store, headers: needsTimes)
+        // Headers give timestamps and the writers' epochs (fencing deposed holders' files).
+        let files = try await ReplicaCatalog.files(in: store, headers: true)
         let plan: RestorePlan
         do {
             plan = try RestorePlan.make(files: files, target: target)

@@ -56,3 +56,45 @@ import Testing
         #expect(plan.files == [file(9, 1, 1), file(0, 2, 2)])
     }
 }
+
+@Suite struct EpochFencingTests {
+    func file(_ minTXID: UInt64, _ maxTXID: UInt64, epoch: UInt64, level: Int = 0) -> LTXFileInfo {
+        var info = LTXFileInfo(level: level, minTXID: minTXID, maxTXID: maxTXID)
+        info.epoch = epoch
+        return info
+    }
+
+    @Test func aDeposedHoldersLaterFilesAreIgnored() throws {
+        // Epoch 1 held up to 3; epoch 2 took over at 4; epoch 1, deposed, still wrote 5.
+        let files = [
+            file(1, 1, epoch: 1, level: 9), file(2, 2, epoch: 1), file(3, 3, epoch: 1), file(4, 4, epoch: 2),
+            file(5, 5, epoch: 1), file(5, 6, epoch: 2),
+        ]
+        #expect(RestorePlan.fenced(files).map(\.maxTXID) == [1, 2, 3, 4, 6])
+        let plan = try RestorePlan.make(files: files, target: .latest)
+        #expect(plan.files.map(\.maxTXID) == [1, 2, 3, 4, 6])
+    }
+
+    @Test func filesBeforeATakeoverStay() {
+        let files = [file(1, 1, epoch: 1, level: 9), file(2, 3, epoch: 1), file(4, 4, epoch: 2)]
+        #expect(RestorePlan.fenced(files) == files)
+    }
+
+    @Test func unknownEpochsAreKept() {
+        let files = [LTXFileInfo(level: 9, minTXID: 1, maxTXID: 1), LTXFileInfo(level: 0, minTXID: 2, maxTXID: 2)]
+        #expect(RestorePlan.fenced(files) == files)
+    }
+}
+
+@Suite struct EpochFencingWithCompactionTests {
+    @Test func aCompactionAcrossEpochsDoesNotFenceItsInputs() throws {
+        func file(_ level: Int, _ minTXID: UInt64, _ maxTXID: UInt64, _ epoch: UInt64) -> LTXFileInfo {
+            var info = LTXFileInfo(level: level, minTXID: minTXID, maxTXID: maxTXID)
+            info.epoch = epoch
+            return info
+        }
+        let files = [file(9, 1, 1, 1), file(0, 2, 2, 2), file(0, 3, 3, 3), file(1, 2, 3, 3)]
+        #expect(RestorePlan.fenced(files) == files)
+        #expect(try RestorePlan.make(files: files, target: .txid(2)).files.map(\.maxTXID) == [1, 2])
+    }
+}
