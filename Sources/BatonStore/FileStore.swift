@@ -15,9 +15,32 @@ import BatonSystem
 public struct FileStore: ObjectStore {
     /// The directory holding the objects.
     public let root: String
+    /// Operation counters, as for every store.
+    public let metrics: StoreMetrics
 
     /// A store rooted at `root` (created on first write).
-    public init(root: String) { self.root = root }
+    public init(root: String, metrics: StoreMetrics = StoreMetrics()) {
+        self.root = root
+        self.metrics = metrics
+    }
+
+    /// Runs `body`, counting it under `kind` with its outcome.
+    private func counted<T>(_ kind: String, up: Int64 = 0, _ body: () throws -> T) rethrows -> T {
+        do {
+            let result = try body()
+            metrics.record(kind, "ok", up: up, down: (result as? [UInt8]).map { Int64($0.count) } ?? 0)
+            return result
+        } catch let error as BatonError {
+            let outcome: String
+            switch error.code {
+            case .notFound: outcome = "not_found"
+            case .preconditionFailed: outcome = "precondition_failed"
+            default: outcome = "error"
+            }
+            metrics.record(kind, outcome)
+            throw error
+        }
+    }
 
     /// `file://` plus the root.
     public var displayURL: String { "file://\(root)" }
@@ -32,6 +55,10 @@ public struct FileStore: ObjectStore {
 
     /// Lists objects recursively; temporary files are skipped.
     public func list(prefix: String) async throws -> [ObjectInfo] {
+        try counted("list") { try listFiles(prefix: prefix) }
+    }
+
+    private func listFiles(prefix: String) throws -> [ObjectInfo] {
         var results: [ObjectInfo] = []
         func walk(_ relative: String) throws {
             let directory = relative.isEmpty ? root : root + "/" + relative
@@ -58,13 +85,15 @@ public struct FileStore: ObjectStore {
 
     /// Reads the whole object.
     public func get(_ key: String) async throws -> [UInt8] {
-        let file = try LocalFile(path(key), .read)
-        return try file.read(at: 0, count: Int(try file.size()))
+        try counted("get") {
+            let file = try LocalFile(path(key), .read)
+            return try file.read(at: 0, count: Int(try file.size()))
+        }
     }
 
     /// Reads a byte range of the object.
     public func get(_ key: String, range: Range<Int64>) async throws -> [UInt8] {
-        try LocalFile(path(key), .read).read(at: range.lowerBound, count: Int(range.count))
+        try counted("get") { try LocalFile(path(key), .read).read(at: range.lowerBound, count: Int(range.count)) }
     }
 
     /// The object's own path: nothing to download.
@@ -77,6 +106,10 @@ public struct FileStore: ObjectStore {
     /// Writes atomically, honoring the condition.
     @discardableResult
     public func put(_ key: String, data: [UInt8], condition: PutCondition) async throws -> String {
+        try counted("put", up: Int64(data.count)) { try putFile(key, data: data, condition: condition) }
+    }
+
+    private func putFile(_ key: String, data: [UInt8], condition: PutCondition) throws -> String {
         let destination = try path(key)
         try FileSystem.makeDirectories(FileSystem.parent(of: destination))
         if condition == .none {
@@ -105,6 +138,11 @@ public struct FileStore: ObjectStore {
     /// Copies a local file in atomically; with `.ifNoneMatch` an existing
     /// object is never replaced (the copy is linked in, which fails if the name exists).
     public func upload(_ key: String, fromFile source: String, condition: PutCondition) async throws {
+        let size = FileSystem.attributes(source)?.size ?? 0
+        try counted("put", up: size) { try uploadFile(key, fromFile: source, condition: condition) }
+    }
+
+    private func uploadFile(_ key: String, fromFile source: String, condition: PutCondition) throws {
         let destination = try path(key)
         try FileSystem.makeDirectories(FileSystem.parent(of: destination))
         let temporary = FileSystem.temporaryPath(next: destination)
@@ -143,6 +181,10 @@ public struct FileStore: ObjectStore {
 
     /// Removes the object, if its ETag matches when one is given.
     public func delete(_ key: String, ifMatch: String?) async throws {
+        try counted("delete") { try deleteFile(key, ifMatch: ifMatch) }
+    }
+
+    private func deleteFile(_ key: String, ifMatch: String?) throws {
         let target = try path(key)
         guard let expected = ifMatch else {
             try FileSystem.remove(target)

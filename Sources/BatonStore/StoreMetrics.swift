@@ -9,6 +9,12 @@ public final class StoreMetrics: Sendable {
         public var kind: String
         /// `ok`, `not_found`, `precondition_failed`, `retry`, `error`.
         public var outcome: String
+
+        /// A key from its parts.
+        public init(kind: String, outcome: String) {
+            self.kind = kind
+            self.outcome = outcome
+        }
     }
 
     private struct State {

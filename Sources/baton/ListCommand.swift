@@ -8,7 +8,9 @@ struct ListCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ls",
         abstract: "List the files of a replica: levels, transaction ranges, times and sizes.",
-        discussion: "Level 0 holds segments, 1-8 compactions, 9 snapshots.")
+        discussion:
+            "Level 0 holds segments, 1-8 compactions, 9 snapshots. EPOCH is the lease epoch of the writer (0 without a lease)."
+    )
 
     @Argument(help: "The replica: file:///dir or a path.")
     var url: String
@@ -24,7 +26,7 @@ struct ListCommand: AsyncParsableCommand {
                 files.map {
                     ListedFile(
                         level: $0.level, minTXID: $0.minTXID, maxTXID: $0.maxTXID, size: $0.size,
-                        timestamp: Output.time($0.timestampMilliseconds ?? 0))
+                        timestamp: Output.time($0.timestampMilliseconds ?? 0), epoch: $0.epoch ?? 0)
                 })
             return
         }
@@ -32,11 +34,12 @@ struct ListCommand: AsyncParsableCommand {
             print("\(store.displayURL) holds no LTX files")
             return
         }
-        print("LEVEL  MIN_TXID  MAX_TXID  TIMESTAMP                 SIZE")
+        print("LEVEL  MIN_TXID  MAX_TXID  TIMESTAMP                 EPOCH  SIZE")
         for file in files {
             let columns = [
                 pad("\(file.level)", 5), pad("\(file.minTXID)", 8), pad("\(file.maxTXID)", 8),
-                pad(Output.time(file.timestampMilliseconds ?? 0), 24), Output.bytes(file.size),
+                pad(Output.time(file.timestampMilliseconds ?? 0), 24), pad("\(file.epoch ?? 0)", 5),
+                Output.bytes(file.size),
             ]
             print(columns.joined(separator: "  "))
         }
@@ -56,4 +59,5 @@ struct ListedFile: Encodable {
     var maxTXID: UInt64
     var size: Int64
     var timestamp: String
+    var epoch: UInt64
 }
