@@ -76,6 +76,7 @@ final class WALFollower {
     /// read transaction, and returns the committed transactions in the WAL
     /// with the header they belong to (for resume decisions).
     func attach() throws -> (header: WALHeader?, transactions: [WALTransaction]) {
+        guarded = false
         try session.endRead()
         return try session.withWriteLock {
             let header = try wal.header()
@@ -160,6 +161,7 @@ final class WALFollower {
     func reacquire(_ deliver: Deliver) throws -> CaptureResult {
         try withWriteLock(deliver) {
             let result = try capture(deliver)
+            guarded = false
             try session.endRead()
             try session.beginRead()
             guarded = true
@@ -190,6 +192,7 @@ final class WALFollower {
     /// current WAL without delivering anything and starts a guarding read
     /// transaction. The caller then reads the database as of that point.
     func restartAtEnd() throws -> (header: WALHeader?, position: WALPosition?) {
+        guarded = false
         try session.endRead()
         return try session.withWriteLock {
             let header = try wal.header()
