@@ -89,7 +89,9 @@ struct LockCommand: AsyncParsableCommand {
             throw ValidationErrorText("cannot start \(command[0]): \(error.localizedDescription)")
         }
         let pid = process.processIdentifier
-        let signals = StopSignal { signal in kill(pid, signal) }
+        let running = RunningProcess(process)
+        // Forward SIGINT/SIGTERM to the command while it runs (never to a reused pid).
+        let signals = StopSignal { signal in if running.isRunning { kill(pid, signal) } }
         _ = signals
         // Renewals run on their own; the deadline is checked here whatever they are doing.
         let renewals = Task {
@@ -111,4 +113,11 @@ struct LockCommand: AsyncParsableCommand {
         return process.terminationReason == .uncaughtSignal
             ? 128 + process.terminationStatus : process.terminationStatus
     }
+}
+
+/// A started process whose state a signal handler may ask about.
+final class RunningProcess: @unchecked Sendable {
+    private let process: Process
+    init(_ process: Process) { self.process = process }
+    var isRunning: Bool { process.isRunning }
 }
