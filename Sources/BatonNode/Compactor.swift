@@ -13,7 +13,6 @@ struct Compactor {
     func compact(_ run: [LTXFileInfo], into level: Int) async throws -> LTXFileInfo {
         precondition(!run.isEmpty)
         var spool: PageSpool?
-        var floor = UInt32.max
         var first: LTXHeader?
         var last: (header: LTXHeader, trailer: LTXTrailer)?
         for info in run {
@@ -38,41 +37,27 @@ struct Compactor {
                     throw BatonError(
                         .checksumMismatch, "it does not continue the database checksum of the file before it")
                 }
-                floor = min(floor, header.commitPageCount)
-                spool!.drop(above: header.commitPageCount)
-                while let page = try decoder.nextPage() { try spool!.put(page.pageNumber, page.data) }
+                while let page = try decoder.nextPage() { try spool!.stage(page.pageNumber, page.data[...]) }
+                spool!.commit(pageCount: header.commitPageCount)
                 last = (header, try decoder.finish())
             } catch let error as BatonError {
                 throw BatonError(error.code, "compacting \(store.displayURL)/\(info.key): \(error.message)")
             }
         }
         guard let spool, let first, let last else { throw BatonError(.corrupt, "nothing to compact") }
-        let noChecksum = run.count != 0 && (first.hasNoChecksum || last.header.hasNoChecksum)
+        let noChecksum = first.hasNoChecksum || last.header.hasNoChecksum
         var header = LTXHeader(
             pageSize: spool.pageSize, commitPageCount: last.header.commitPageCount, minTXID: first.minTXID,
             maxTXID: last.header.maxTXID, timestampMilliseconds: last.header.timestampMilliseconds)
         header.flags = noChecksum ? LTXHeader.flagNoChecksum : 0
         header.preApplyChecksum = noChecksum || first.isSnapshot ? 0 : first.preApplyChecksum
         header.nodeID = last.header.nodeID
-        // Pages past a shrink inside the run that never came back are zeros.
-        var numbers = Set(spool.pageNumbers)
-        let lock = DatabaseChecksum.lockPageNumber(pageSize: spool.pageSize)
-        if floor < header.commitPageCount {
-            for number in (floor + 1)...header.commitPageCount where number != lock { numbers.insert(number) }
-        }
-        let info = LTXFileInfo(level: level, minTXID: header.minTXID, maxTXID: header.maxTXID)
-        let temporary = pending.temporaryPath()
-        do {
-            let writer = try BufferedFileWriter(creating: temporary)
-            var encoder = try LTXEncoder(header: header) { try writer.write($0) }
-            for number in numbers.sorted() { try encoder.writePage(number, try spool.page(number)) }
-            _ = try encoder.finish(postApplyChecksum: last.trailer.postApplyChecksum)
-            try writer.finish()
-            try FileSystem.rename(temporary, to: pending.path(for: info))
-        } catch {
-            try? FileSystem.remove(temporary)
-            throw error
-        }
-        return info
+        return try pending.write(
+            header, level: level,
+            pages: { encoder in
+                for number in spool.pageNumbers(endingAt: header.commitPageCount) {
+                    try encoder.writePage(number, try spool.page(number))
+                }
+            }, postApply: { last.trailer.postApplyChecksum })
     }
 }

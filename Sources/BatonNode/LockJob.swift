@@ -88,18 +88,16 @@ public struct LockJob {
         defer { try? FileSystem.remove(temporary) }
         var changed = 0
         var final = PageChecksumTable()
-        do {
-            let writer = try BufferedFileWriter(creating: temporary)
-            var encoder = try LTXEncoder(header: header) { try writer.write($0) }
-            final = try DatabaseFileScanner.scan(file, pageSize: pageSize) { number, data, sum in
-                if base.txid == 0 || base.table.checksum(of: number) != sum {
-                    try encoder.writePage(number, data)
-                    changed += 1
+        try LTXFileWriter.write(
+            to: temporary, header: header,
+            pages: { encoder in
+                final = try DatabaseFileScanner.scan(file, pageSize: pageSize) { number, data, sum in
+                    if base.txid == 0 || base.table.checksum(of: number) != sum {
+                        try encoder.writePage(number, data)
+                        changed += 1
+                    }
                 }
-            }
-            _ = try encoder.finish(postApplyChecksum: final.databaseChecksum)
-            try writer.finish()
-        }
+            }, postApply: { final.databaseChecksum })
         if base.txid > 0 && final == base.table {
             log("the job changed nothing; nothing to push")
             return nil

@@ -34,6 +34,23 @@ final class PendingSegments {
         directory + "/\(info.level)_\(LTXFileInfo.hex(info.minTXID))-\(LTXFileInfo.hex(info.maxTXID)).ltx"
     }
 
+    /// Seals an LTX file durably into the directory (temporary name, fsync,
+    /// rename): `pages` writes the page frames, the trailer gets `postApply()`.
+    func write(
+        _ header: LTXHeader, level: Int, pages: (inout LTXEncoder) throws -> Void, postApply: () -> UInt64
+    ) throws -> LTXFileInfo {
+        let info = LTXFileInfo(level: level, minTXID: header.minTXID, maxTXID: header.maxTXID)
+        let temporary = temporaryPath()
+        do {
+            try LTXFileWriter.write(to: temporary, header: header, pages: pages, postApply: postApply)
+            try FileSystem.rename(temporary, to: path(for: info))
+        } catch {
+            try? FileSystem.remove(temporary)
+            throw error
+        }
+        return info
+    }
+
     /// A fresh temporary path in the directory.
     func temporaryPath() -> String { FileSystem.temporaryPath(next: directory + "/x") }
 

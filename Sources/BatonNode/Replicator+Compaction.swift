@@ -9,10 +9,10 @@ extension Replicator {
         let intervals = options.compactionIntervalsMilliseconds
         if intervals.isEmpty {
             // No compaction: retention still runs, at most once a minute after new files.
-            guard levelsWithNewInputs.contains(1), now - (lastCompactionMilliseconds[0] ?? 0) >= 60_000 else { return }
+            guard levelsWithNewInputs.contains(1), now - lastRetentionMilliseconds >= 60_000 else { return }
             try await retain(try await ReplicaCatalog.files(in: store, headers: false), now: now)
             levelsWithNewInputs.remove(1)
-            lastCompactionMilliseconds[0] = now
+            lastRetentionMilliseconds = now
             return
         }
         let due = intervals.indices.map { $0 + 1 }.filter { level in
@@ -25,9 +25,7 @@ extension Replicator {
             var merged = 0
             while let run = CompactionPlan.nextRun(files: files, level: level), merged < 100 {
                 let info = try await Compactor(store: store, pending: pending).compact(run, into: level)
-                let sent = try await pending.upload(to: store)
-                stats.filesUploaded += sent.files
-                stats.bytesUploaded += sent.bytes
+                _ = try await sendPending()
                 stats.compactions += 1
                 files.append(info)
                 merged += 1

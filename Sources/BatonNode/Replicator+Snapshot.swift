@@ -57,7 +57,7 @@ extension Replicator {
             header.walSize = Int64(position.offset - WALHeader.size)
         }
         var state = PageChecksumTable()
-        _ = try writePending(
+        _ = try pending.write(
             header, level: LTXFileInfo.snapshotLevel,
             pages: { encoder in
                 state = try readDatabase(header: walHeader, position: position) { number, data, _ in
@@ -77,7 +77,7 @@ extension Replicator {
     /// from the database; that is logged loudly and the snapshot wins.
     func scheduledSnapshot() throws {
         try seal()
-        try handle(try follower.reacquire(deliver))
+        try handle(try follower.reacquire(spool))
         try seal()
         let expected = table.databaseChecksum
         let txid = stats.txid
@@ -110,7 +110,7 @@ extension Replicator {
         let previous = table
         var changed = 0
         var state = PageChecksumTable()
-        let info = try writePending(
+        let info = try pending.write(
             header, level: 0,
             pages: { encoder in
                 state = try readDatabase(header: walHeader, position: position) { number, data, sum in

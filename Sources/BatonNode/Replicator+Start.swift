@@ -12,7 +12,7 @@ extension Replicator {
         let files = try await ReplicaCatalog.files(in: store, headers: false)
         let (walHeader, transactions) = try follower.attach()
         pageSize = try session.readerGeometry().pageSize
-        spool = try SegmentSpool(path: pending.directory + "/../spool", pageSize: pageSize)
+        spool = try SegmentSpool(path: pending.temporaryPath(), pageSize: pageSize, clock: Replicator.nowMilliseconds)
 
         guard let latest = files.max(by: { ($0.maxTXID, -$0.level) < ($1.maxTXID, -$1.level) }) else {
             log("\(store.displayURL) is empty; writing the first snapshot")
@@ -66,10 +66,10 @@ extension Replicator {
                     database: try openDatabaseFile(), pageSize: pageSize, header: walHeader, upTo: follower.position)
                 var firstFrame = catchUp.firstFrame
                 for transaction in catchUp.transactions {
-                    try spool.add(transaction, firstFrameOffset: firstFrame, now: Replicator.nowMilliseconds()) {
-                        frame in
-                        try reader.page(frame.pageNumber)
+                    for frame in transaction.frames {
+                        try spool.stage(frame.pageNumber, try reader.page(frame.pageNumber)[...])
                     }
+                    try spool.commit(transaction, firstFrameOffset: firstFrame)
                     firstFrame = transaction.end.offset
                 }
                 try seal(preApply: trailer.postApplyChecksum)

@@ -28,6 +28,8 @@ public final class Replicator {
     var lastSnapshotMilliseconds: Int64 = 0
     /// When each compaction level last ran.
     var lastCompactionMilliseconds: [Int: Int64] = [:]
+    /// When retention last ran without compaction.
+    var lastRetentionMilliseconds: Int64 = 0
     /// Levels with new input files since they last ran: compaction lists the
     /// store only for those, so an idle database costs no requests.
     var levelsWithNewInputs: Set<Int> = [1]
@@ -61,31 +63,24 @@ public final class Replicator {
         return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
     }
 
-    /// The callback that copies each captured transaction into the spool.
-    var deliver: WALFollower.Deliver {
-        { [unowned self] transaction, firstFrame, page in
-            try spool.add(transaction, firstFrameOffset: firstFrame, now: Replicator.nowMilliseconds(), page: page)
-        }
-    }
-
     /// One round: step aside for a waiting checkpoint, capture new commits,
     /// seal the batch when its window is over, checkpoint, snapshot when due,
     /// upload. With `flushAll` the batch is sealed whatever its age.
     public func step(flushAll: Bool = false) async throws {
         try checkDatabaseIsStillTheSameFile()
         if let yielded = try follower.yieldToWaitingCheckpoint(
-            maxWaitMilliseconds: options.maxYieldMilliseconds, deliver)
+            maxWaitMilliseconds: options.maxYieldMilliseconds, spool)
         {
             stats.checkpointYields += 1
             try handle(yielded)
         }
-        try handle(try follower.capture(deliver))
+        try handle(try follower.capture(spool))
         let now = Replicator.nowMilliseconds()
         if !spool.isEmpty, flushAll || now - spool.firstCommitMilliseconds >= Int64(options.batchWindowMilliseconds) {
             try seal()
         }
         if follower.framesSinceCheckpoint >= options.checkpointThresholdPages {
-            let result = try follower.checkpoint(truncateAboveBytes: options.truncateThresholdBytes, deliver) {
+            let result = try follower.checkpoint(truncateAboveBytes: options.truncateThresholdBytes, spool) {
                 if !spool.isEmpty { try seal() }
             }
             stats.checkpoints += 1
@@ -113,11 +108,16 @@ public final class Replicator {
 
     /// Uploads sealed files; a store failure is reported and retried on the next round.
     func upload() async throws {
+        if try await sendPending() > 0 { levelsWithNewInputs.insert(1) }
+        try await compactAndRetain(now: Replicator.nowMilliseconds())
+    }
+
+    /// Sends the sealed files waiting locally, in order, and counts them.
+    func sendPending() async throws -> Int {
         let sent = try await pending.upload(to: store)
         stats.filesUploaded += sent.files
         stats.bytesUploaded += sent.bytes
-        if sent.files > 0 { levelsWithNewInputs.insert(1) }
-        try await compactAndRetain(now: Replicator.nowMilliseconds())
+        return sent.files
     }
 
     func handle(_ result: WALFollower.CaptureResult) throws {

@@ -7,7 +7,7 @@ import BatonSystem
 #endif
 
 /// Follows a live database's WAL and hands every committed transaction, in
-/// order, to a `deliver` callback while its frames are guaranteed intact.
+/// order, to a `WALCaptureSink` while its frames are guaranteed intact.
 ///
 /// ## Why no transaction can slip past
 ///
@@ -68,10 +68,6 @@ final class WALFollower {
         wal = WALFile(databasePath: session.path)
     }
 
-    /// Called for each committed transaction with a function that reads one of its pages.
-    typealias Deliver = (WALTransaction, _ firstFrameOffset: Int, _ page: (WALTransaction.Frame) throws -> [UInt8])
-        throws -> Void
-
     /// Under the write lock: reads the whole current WAL, starts the guarding
     /// read transaction, and returns the committed transactions in the WAL
     /// with the header they belong to (for resume decisions).
@@ -95,8 +91,8 @@ final class WALFollower {
         }
     }
 
-    /// Delivers every transaction committed since the last capture.
-    func capture(_ deliver: Deliver) throws -> CaptureResult {
+    /// any WALCaptureSinks every transaction committed since the last capture.
+    func capture(_ sink: any WALCaptureSink) throws -> CaptureResult {
         guard let header = try wal.header() else {
             if debug { debugLog("no valid WAL header (size \(FileSystem.attributes(wal.path)?.size ?? -1))") }
             return .delivered(0)
@@ -117,33 +113,34 @@ final class WALFollower {
                 "the WAL was restarted while Baton was not holding its read lock (was \(was), now seq \(header.checkpointSequence))"
             )
         }
-        let (transactions, end) = try wal.transactions(header: header, after: position!)
-        if debug, !transactions.isEmpty || end != position {
+        // One pass: pages go to the sink as they are read; the position moves
+        // with each commit, so a failure part-way never delivers a commit twice.
+        let start = position!
+        var delivered = 0
+        defer { sink.discardUncommitted() }
+        try wal.scan(header: header, after: start) { frame, page in
+            try sink.stage(frame.pageNumber, page)
+        } commit: { transaction in
+            try sink.commit(transaction, firstFrameOffset: position!.offset)
+            position = transaction.end
+            framesSinceCheckpoint += transaction.frames.count
+            delivered += 1
+        }
+        if debug, delivered > 0 {
             debugLog(
-                "capture seq \(header.checkpointSequence) salt \(header.salt1) from \(position!.offset) -> \(end.offset), \(transactions.count) tx, guarded \(guarded)"
+                "capture seq \(header.checkpointSequence) salt \(header.salt1) from \(start.offset) -> \(position!.offset), \(delivered) tx, guarded \(guarded)"
             )
         }
-        if transactions.isEmpty { return .delivered(0) }
-        let file = try LocalFile(wal.path, .read)
-        var firstFrame = position!.offset
-        for transaction in transactions {
-            try deliver(transaction, firstFrame) { frame in
-                try wal.page(frame, header: header, from: file)
-            }
-            firstFrame = transaction.end.offset
-            framesSinceCheckpoint += transaction.frames.count
-        }
-        position = end
-        return .delivered(transactions.count)
+        return .delivered(delivered)
     }
 
     /// If another process runs a checkpoint that waits for readers, captures
     /// everything, lets go of the read transaction, waits (bounded) for that
     /// checkpoint to finish, then takes the read transaction again. Returns
     /// nil when no checkpoint was waiting.
-    func yieldToWaitingCheckpoint(maxWaitMilliseconds: Int, _ deliver: Deliver) throws -> CaptureResult? {
+    func yieldToWaitingCheckpoint(maxWaitMilliseconds: Int, _ sink: any WALCaptureSink) throws -> CaptureResult? {
         guard session.isReading, let probe = session.probe, probe.isBlockingCheckpointInProgress else { return nil }
-        let captured = try capture(deliver)
+        let captured = try capture(sink)
         try session.endRead()
         guarded = false
         var waited = 0
@@ -152,15 +149,15 @@ final class WALFollower {
             waited += 1
         }
         if case .continuityLost = captured { return captured }
-        return try reacquire(deliver)
+        return try reacquire(sink)
     }
 
     /// Takes the write lock, captures, and moves the guarding read
     /// transaction to the end of the WAL. The old read transaction is kept
     /// until the lock is held, so nothing is unprotected meanwhile.
-    func reacquire(_ deliver: Deliver) throws -> CaptureResult {
-        try withWriteLock(deliver) {
-            let result = try capture(deliver)
+    func reacquire(_ sink: any WALCaptureSink) throws -> CaptureResult {
+        try withWriteLock(sink) {
+            let result = try capture(sink)
             guarded = false
             try session.endRead()
             try session.beginRead()
@@ -172,13 +169,13 @@ final class WALFollower {
     /// Takes the write lock for `body`; while waiting for it, steps aside for
     /// a checkpoint that waits on the read transaction (see `yieldToWaitingCheckpoint`).
     /// A continuity lost while stepping aside is returned without running `body`.
-    private func withWriteLock(_ deliver: Deliver, _ body: () throws -> CaptureResult) throws -> CaptureResult {
+    private func withWriteLock(_ sink: any WALCaptureSink, _ body: () throws -> CaptureResult) throws -> CaptureResult {
         var lost: CaptureResult?
         return try session.withWriteLock(whileWaiting: {
             guard lost == nil, session.isReading, let probe = session.probe, probe.isBlockingCheckpointInProgress else {
                 return
             }
-            let captured = try capture(deliver)
+            let captured = try capture(sink)
             if case .continuityLost = captured { lost = captured }
             try session.endRead()
             guarded = false
@@ -213,9 +210,11 @@ final class WALFollower {
     /// no reader of its own in the way and starts a fresh read transaction, so
     /// the app's next write can restart the WAL. Truncates the WAL file when
     /// it has grown past `truncateAboveBytes`.
-    func checkpoint(truncateAboveBytes: Int64, _ deliver: Deliver, seal: () throws -> Void) throws -> CaptureResult {
-        let result: CaptureResult = try withWriteLock(deliver) {
-            let captured = try capture(deliver)
+    func checkpoint(truncateAboveBytes: Int64, _ sink: any WALCaptureSink, seal: () throws -> Void) throws
+        -> CaptureResult
+    {
+        let result: CaptureResult = try withWriteLock(sink) {
+            let captured = try capture(sink)
             if case .continuityLost = captured { return captured }
             try seal()
             try session.endRead()

@@ -22,26 +22,44 @@ public struct WALFile {
     public func transactions(header: WALHeader, after position: WALPosition) throws -> (
         [WALTransaction], WALPosition
     ) {
+        var transactions: [WALTransaction] = []
+        let end = try scan(header: header, after: position, frame: { _, _ in }) { transactions.append($0) }
+        return (transactions, end)
+    }
+
+    /// Reads the WAL once from `position`, in order: `frame` gets each valid
+    /// frame's page as it is read (a transaction's pages come before its
+    /// commit), `commit` each complete transaction. Frames after the last
+    /// commit belong to no transaction yet. Returns the position after the
+    /// last commit.
+    @discardableResult
+    public func scan(
+        header: WALHeader, after position: WALPosition,
+        frame: (WALTransaction.Frame, ArraySlice<UInt8>) throws -> Void,
+        commit: (WALTransaction) throws -> Void
+    ) throws -> WALPosition {
         let file = try LocalFile(path, .read)
         let size = try file.size()
         var scanner = WALScanner(header: header, from: position)
-        var transactions: [WALTransaction] = []
         let frameSize = header.frameSize
         let framesPerChunk = max(1, (1 << 20) / frameSize)
         scanning: while Int64(scanner.offset + frameSize) <= size {
             let chunk = try file.read(at: Int64(scanner.offset), count: frameSize * framesPerChunk)
             var start = 0
             while start + frameSize <= chunk.count {
-                switch scanner.consume(frame: Array(chunk[start..<start + frameSize])) {
-                case .frame: break
-                case .commit(let transaction): transactions.append(transaction)
-                case .stop: break scanning
-                }
+                let offset = scanner.offset
+                let step = scanner.consume(frame: Array(chunk[start..<start + frameSize]))
+                if case .stop = step { break scanning }
+                let pageNumber = BigEndian.uint32(chunk, start)
+                try frame(
+                    WALTransaction.Frame(pageNumber: pageNumber, offset: offset),
+                    chunk[(start + WALFrameHeader.size)..<(start + frameSize)])
+                if case .commit(let transaction) = step { try commit(transaction) }
                 start += frameSize
             }
             if chunk.count < frameSize * framesPerChunk { break }
         }
-        return (transactions, scanner.committed)
+        return scanner.committed
     }
 
     /// Reads the page of `frame` again, checking it is still the frame that
