@@ -20,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from run import create, litestream_binary, litestream_config, sh, wait_for  # noqa: E402
+from run import create, litestream_binary, litestream_config, record, sh, wait_for  # noqa: E402
 
 
 def app(db, checkpoints, busy_ms):
@@ -85,8 +85,7 @@ def main():
     text = "\n".join(lines) + "\n"
     print(text)
     if args.record:
-        with open(ROOT / "bench" / "RESULTS.md", "a") as results:
-            results.write("\n" + text)
+        record(text)
 
 
 if __name__ == "__main__":

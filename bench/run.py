@@ -42,6 +42,12 @@ def litestream_binary(out):
     return venv / "bin" / "litestream"
 
 
+def record(text):
+    """Appends a results section to bench/RESULTS.md."""
+    with open(ROOT / "bench" / "RESULTS.md", "a") as results:
+        results.write("\n" + text)
+
+
 def timed(args, env=None, **kw):
     """Runs a command under /usr/bin/time -v: (seconds, peak RSS MiB)."""
     stats = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-time-{os.getpid()}"
@@ -227,8 +233,7 @@ def main():
     text = "\n".join(report)
     print(text)
     if args.record:
-        with open(ROOT / "bench" / "RESULTS.md", "a") as results:
-            results.write("\n" + text)
+        record(text)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "Tests" / "integration"))
 sys.path.insert(0, str(ROOT / "bench"))
 from s3support import FaultProxy, Moto  # noqa: E402
-from run import count, create, litestream_binary, sh, wait_for, writer  # noqa: E402
+from run import count, create, litestream_binary, record, sh, wait_for, writer  # noqa: E402
 
 
 def main():
@@ -106,8 +106,7 @@ def main():
     text = "\n".join(lines) + "\n"
     print(text)
     if args.record:
-        with open(ROOT / "bench" / "RESULTS.md", "a") as results:
-            results.write("\n" + text)
+        record(text)
 
 
 if __name__ == "__main__":

@@ -30,25 +30,24 @@ import Testing
         try await ReplicaCatalog.header(of: LTXFileInfo(level: 0, minTXID: txid, maxTXID: txid), in: store).nodeID
     }
 
-    @Test func aLowerEpochNeverReplacesAHigherOne() async throws {
+    /// A replica at transaction 1 and two jobs that both pulled it.
+    func race() async throws -> (FileStore, old: (LockJob, LockJob.Base), new: (LockJob, LockJob.Base)) {
         try FileSystem.makeDirectories(directory)
         let store = FileStore(root: directory + "/replica")
         let (seed, seedBase) = try await job("seed", store, value: "base")
         _ = try await seed.push(from: seedBase, epoch: 1) { true }
-        let (old, oldBase) = try await job("old", store, value: "x")
-        let (new, newBase) = try await job("new", store, value: "y")
+        return (store, try await job("old", store, value: "x"), try await job("new", store, value: "y"))
+    }
+
+    @Test func aLowerEpochNeverReplacesAHigherOne() async throws {
+        let (store, (old, oldBase), (new, newBase)) = try await race()
         #expect(try await new.push(from: newBase, epoch: 3) { true } == 2)
         await #expect(throws: BatonError.self) { _ = try await old.push(from: oldBase, epoch: 2) { true } }
         #expect(try await stored(store, txid: 2) == 3)
     }
 
     @Test func aHigherEpochReplacesAFencedLateWrite() async throws {
-        try FileSystem.makeDirectories(directory)
-        let store = FileStore(root: directory + "/replica")
-        let (seed, seedBase) = try await job("seed", store, value: "base")
-        _ = try await seed.push(from: seedBase, epoch: 1) { true }
-        let (old, oldBase) = try await job("old", store, value: "x")
-        let (new, newBase) = try await job("new", store, value: "y")
+        let (store, (old, oldBase), (new, newBase)) = try await race()
         #expect(try await old.push(from: oldBase, epoch: 2) { true } == 2)
         #expect(try await new.push(from: newBase, epoch: 3) { true } == 2)
         #expect(try await stored(store, txid: 2) == 3)

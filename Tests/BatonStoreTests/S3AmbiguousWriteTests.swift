@@ -16,8 +16,10 @@ import Testing
         init(upstream: Int, fault: String, count: Int) throws {
             let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
                 .appendingPathComponent("integration/s3support.py").path
-            process.executableURL = URL(fileURLWithPath: try MotoServer.python())
-            process.arguments = [script, "proxy", "\(upstream)", fault, "\(count)"]
+            // `timeout` bounds the proxy's life (and so the wait for its port below)
+            // even if this test dies; SIGTERM to it reaches the proxy too.
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
+            process.arguments = ["120", try MotoServer.python(), script, "proxy", "\(upstream)", fault, "\(count)"]
             let output = Pipe()
             process.standardOutput = output
             try process.run()
@@ -34,7 +36,11 @@ import Testing
             self.port = port
         }
 
-        func stop() { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        func stop() {
+            guard process.isRunning else { return }
+            kill(process.processIdentifier, SIGTERM)
+            for _ in 0..<100 where process.isRunning { usleep(20_000) }
+        }
     }
 
     func store(through proxy: Proxy, bucketOf motoStore: S3Store) throws -> S3Store {

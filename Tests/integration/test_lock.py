@@ -7,9 +7,8 @@ import subprocess
 import sys
 import time
 
-import pytest
 
-from conftest import BATON, HERE, baton, listing
+from conftest import BATON, HERE, baton
 from s3support import FaultProxy, Moto
 
 JOB = [sys.executable, str(HERE / "counter_job.py")]
@@ -39,6 +38,7 @@ def run_concurrent_jobs(tmp_path, url, env):
         for job in jobs:
             if job.poll() is None:
                 job.kill()
+                job.wait()
     for code, err in results:
         assert code == 0, err
     assert counter(url, tmp_path / "final.db") == 160
@@ -94,6 +94,7 @@ def test_killed_holders_push_nothing_and_others_proceed(tmp_path):
         for job in jobs:
             if job.poll() is None:
                 job.kill()
+                job.wait()
     assert killed == 2
     assert sorted(codes) == [-9, -9, 0, 0]
     assert counter(url, tmp_path / "final.db") == 40
@@ -110,21 +111,28 @@ def test_a_job_whose_renewals_fail_is_killed_before_its_lease_expires(tmp_path, 
         direct = f"s3://fence/app?endpoint={moto.endpoint}"
         env = {**os.environ, "JOB_PAUSE": "0.25", "JOB_LOG": str(tmp_path / "starts")}
         job = lock(through_proxy, tmp_path / "a.db", env)
-        deadline = time.monotonic() + 60
-        while not (tmp_path / "starts").exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        # The store becomes unreachable for this job: every request fails.
-        proxy.kinds = ("503", "drop-before")
-        proxy.rate = 1.0
-        blocked_at = time.monotonic()
-        code = job.wait(timeout=120)
-        err = job.stderr.read()
-        assert code != 0 and "lost the lease" in err, err
-        # Killed within the safe hold time (ttl 3 s: 1.48 s after its last successful renewal).
-        assert time.monotonic() - blocked_at < 3.0
-        # Nothing it did reached the store; another job proceeds once the lease expired.
-        second = lock(direct, tmp_path / "b.db", {**os.environ})
-        assert second.wait(timeout=120) == 0, second.stderr.read()
+        second = None
+        try:
+            deadline = time.monotonic() + 60
+            while not (tmp_path / "starts").exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            # The store becomes unreachable for this job: every request fails.
+            proxy.kinds = ("503", "drop-before")
+            proxy.rate = 1.0
+            blocked_at = time.monotonic()
+            code = job.wait(timeout=120)
+            err = job.stderr.read()
+            assert code != 0 and "lost the lease" in err, err
+            # Killed within the safe hold time (ttl 3 s: 1.48 s after its last successful renewal).
+            assert time.monotonic() - blocked_at < 3.0
+            # Nothing it did reached the store; another job proceeds once the lease expired.
+            second = lock(direct, tmp_path / "b.db", {**os.environ})
+            assert second.wait(timeout=120) == 0, second.stderr.read()
+        finally:
+            for process in (job, second):
+                if process is not None and process.poll() is None:
+                    process.kill()
+                    process.wait()
         assert counter(direct, tmp_path / "final.db") == 20
     finally:
         proxy.stop()
@@ -148,5 +156,6 @@ def test_lease_shows_the_holder_and_never_releases_a_live_lease(tmp_path):
     finally:
         if job.poll() is None:
             job.kill()
+            job.wait()
     assert "free" in baton("lease", url).stdout
     assert "marked released" in baton("lease", url, "--release-if-expired").stdout

@@ -98,16 +98,21 @@ def test_idle_database_costs_no_requests(tmp_path, procs, moto, s3env):
         proxy.stop()
 
 
-def test_large_snapshot_goes_up_in_parts(tmp_path, moto, s3env):
+def big_database(path, rows, row_bytes):
+    """A database of about rows × row_bytes × 2 bytes of incompressible rows."""
     import sqlite3
-    moto.create_bucket("large")
-    db = tmp_path / "big.db"
-    oracle.create(db)
-    con = sqlite3.connect(db)
-    con.execute("WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i < 20000) "
-                "INSERT INTO kv(id, val) SELECT i, hex(randomblob(2000)) FROM c")
+    oracle.create(path)
+    con = sqlite3.connect(path)
+    con.execute(f"WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i < {rows}) "
+                f"INSERT INTO kv(id, val) SELECT i, hex(randomblob({row_bytes})) FROM c")
     con.commit()
     con.close()
+    return path
+
+
+def test_large_snapshot_goes_up_in_parts(tmp_path, moto, s3env):
+    moto.create_bucket("large")
+    db = big_database(tmp_path / "big.db", 20000, 2000)
     url = url_for("large", moto.endpoint) + "&multipartThresholdMiB=16&partSizeMiB=5"
     baton("replicate", db, url, "--once", timeout=300)
     baton("restore", url, "-o", tmp_path / "out.db", timeout=300)
@@ -129,16 +134,9 @@ def test_bad_credentials_and_missing_bucket_are_one_line(tmp_path, moto, monkeyp
 
 def test_failed_multipart_upload_is_aborted_and_nothing_is_lost(tmp_path, moto, s3env):
     import re
-    import sqlite3
     import urllib.request
     moto.create_bucket("abort")
-    db = tmp_path / "big.db"
-    oracle.create(db)
-    con = sqlite3.connect(db)
-    con.execute("WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i < 6000) "
-                "INSERT INTO kv(id, val) SELECT i, hex(randomblob(1000)) FROM c")
-    con.commit()
-    con.close()
+    db = big_database(tmp_path / "big.db", 6000, 1000)
     proxy = FaultProxy(moto.port, rate=1.0)
     proxy.kinds = ("503",)
     proxy.methods = ("PUT",)  # every part upload fails; create, abort and lists pass
