@@ -40,9 +40,6 @@ public final class StoreMetrics: Sendable {
     /// Requests so far by kind and outcome.
     public var requests: [Key: Int] { state.withLock { $0.requests } }
 
-    /// Total requests so far.
-    public var totalRequests: Int { state.withLock { $0.requests.values.reduce(0, +) } }
-
     /// Bytes sent and received in request and response bodies.
     public var bytes: (up: Int64, down: Int64) { state.withLock { ($0.bytesUp, $0.bytesDown) } }
 }

@@ -17,11 +17,6 @@ enum S3XML {
         return results
     }
 
-    /// Texts of `child` inside each `<parent>` block.
-    static func blocks(_ parent: String, in xml: String) -> [String] {
-        values(parent, in: xml)
-    }
-
     /// The first text of `name`.
     static func value(_ name: String, in xml: String) -> String? { values(name, in: xml).first }
 
