@@ -10,6 +10,10 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
@@ -22,10 +26,20 @@ let package = Package(
         ),
         .target(name: "BatonSQLite", dependencies: ["BatonCore", "BatonSystem", "CSQLite"]),
         .target(name: "BatonNode", dependencies: ["BatonCore", "BatonSystem", "BatonStore", "BatonSQLite"]),
+        .target(
+            name: "BatonHA",
+            dependencies: [
+                "BatonCore", "BatonSystem", "BatonStore", "BatonSQLite", "BatonNode",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
         .executableTarget(
             name: "baton",
             dependencies: [
-                "BatonCore", "BatonSystem", "BatonStore", "BatonSQLite", "BatonNode",
+                "BatonCore", "BatonSystem", "BatonStore", "BatonSQLite", "BatonNode", "BatonHA",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -34,5 +48,6 @@ let package = Package(
         .testTarget(
             name: "BatonNodeTests",
             dependencies: ["BatonNode", "BatonStore", "BatonSQLite", "BatonCore", "BatonSystem"]),
+        .testTarget(name: "BatonHATests", dependencies: ["BatonHA", "BatonNode", "BatonCore"]),
     ]
 )

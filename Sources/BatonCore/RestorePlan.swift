@@ -18,9 +18,13 @@ public struct RestorePlan: Equatable, Sendable {
     /// Plans a restore: the newest snapshot at or before the target plus the
     /// fewest files that continue it without a hole up to the target.
     /// `files` must carry timestamps when the target is a timestamp.
-    public static func make(files allFiles: [LTXFileInfo], target: Target) throws -> RestorePlan {
+    /// `epochStarts` adds epochs known from elsewhere (a live holder that has
+    /// not written a file yet): epoch → first TXID it writes.
+    public static func make(
+        files allFiles: [LTXFileInfo], target: Target, epochStarts: [UInt64: UInt64] = [:]
+    ) throws -> RestorePlan {
         guard !allFiles.isEmpty else { throw BatonError(.notFound, "the replica holds no LTX files") }
-        let files = fenced(allFiles)
+        let files = fenced(allFiles, epochStarts: epochStarts)
         let targetTXID: UInt64
         switch target {
         case .latest:
@@ -58,14 +62,17 @@ public struct RestorePlan: Equatable, Sendable {
 
     /// Drops what a deposed holder wrote: a file is ignored when a higher
     /// epoch had already started writing at or before its last transaction
-    /// (an epoch starts at the lowest first TXID among the segments and
-    /// snapshots it wrote; compactions carry their last input's epoch and do
-    /// not start one). Files without a known epoch are kept.
-    public static func fenced(_ files: [LTXFileInfo]) -> [LTXFileInfo] {
-        var starts: [UInt64: UInt64] = [:]
+    /// (an epoch starts at the lowest first TXID among the segments it wrote,
+    /// or at the last TXID of a snapshot it wrote: a snapshot claims only the
+    /// state it shows; compactions carry their last input's epoch and do not
+    /// start one). Files without a known epoch are kept. `epochStarts` adds
+    /// starts known from elsewhere.
+    public static func fenced(_ files: [LTXFileInfo], epochStarts: [UInt64: UInt64] = [:]) -> [LTXFileInfo] {
+        var starts = epochStarts.filter { $0.key > 0 }
         for file in files where file.level == 0 || file.level == LTXFileInfo.snapshotLevel {
             guard let epoch = file.epoch, epoch > 0 else { continue }
-            starts[epoch] = min(starts[epoch] ?? .max, file.minTXID)
+            let start = file.isSnapshot ? file.maxTXID : file.minTXID
+            starts[epoch] = min(starts[epoch] ?? .max, start)
         }
         guard starts.count > 1 else { return files }
         return files.filter { file in

@@ -10,6 +10,7 @@ extension Replicator {
             pageSize: pageSize, commitPageCount: spool.commitPageCount, minTXID: stats.txid + 1,
             maxTXID: stats.txid + UInt64(spool.transactionCount), timestampMilliseconds: spool.lastCommitMilliseconds)
         header.preApplyChecksum = preApply ?? table.databaseChecksum
+        header.nodeID = options.epoch
         header.walSalt1 = walEnd.salt1
         header.walSalt2 = walEnd.salt2
         header.walOffset = Int64(spool.walStartInEndGeneration)
@@ -30,5 +31,6 @@ extension Replicator {
         stats.txid = info.maxTXID
         stats.segmentsSealed += 1
         try spool.reset()
+        streaming?.checkAgainstSealed(txid: stats.txid, table: table)
     }
 }

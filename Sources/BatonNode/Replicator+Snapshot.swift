@@ -50,6 +50,7 @@ extension Replicator {
         var header = LTXHeader(
             pageSize: geometry.pageSize, commitPageCount: geometry.pageCount, minTXID: 1, maxTXID: txid,
             timestampMilliseconds: Replicator.nowMilliseconds())
+        header.nodeID = options.epoch
         if let position {
             header.walSalt1 = position.salt1
             header.walSalt2 = position.salt2
@@ -67,6 +68,7 @@ extension Replicator {
         table = state
         stats.txid = txid
         stats.snapshotsWritten += 1
+        streaming?.restart(txid: txid, table: state)
         lastSnapshotMilliseconds = header.timestampMilliseconds
     }
 
@@ -77,7 +79,7 @@ extension Replicator {
     /// from the database; that is logged loudly and the snapshot wins.
     func scheduledSnapshot() throws {
         try seal()
-        try handle(try follower.reacquire(spool))
+        try handle(try follower.reacquire(captureSink))
         try seal()
         let expected = table.databaseChecksum
         let txid = stats.txid
@@ -101,6 +103,7 @@ extension Replicator {
             pageSize: pageSize, commitPageCount: geometry.pageCount, minTXID: stats.txid + 1, maxTXID: stats.txid + 1,
             timestampMilliseconds: Replicator.nowMilliseconds())
         header.preApplyChecksum = table.databaseChecksum
+        header.nodeID = options.epoch
         if let position {
             header.walSalt1 = position.salt1
             header.walSalt2 = position.salt2
@@ -129,5 +132,6 @@ extension Replicator {
         table = state
         stats.txid = info.maxTXID
         stats.segmentsSealed += 1
+        streaming?.restart(txid: info.maxTXID, table: state)
     }
 }

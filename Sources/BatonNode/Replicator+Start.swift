@@ -16,7 +16,7 @@ extension Replicator {
 
         guard let latest = files.max(by: { ($0.maxTXID, -$0.level) < ($1.maxTXID, -$1.level) }) else {
             log("\(store.displayURL) is empty; writing the first snapshot")
-            try writeSnapshot(txid: 1, header: walHeader, position: follower.position)
+            try writeSnapshot(txid: options.startAfterTXID + 1, header: walHeader, position: follower.position)
             try await upload()
             return
         }
@@ -81,9 +81,10 @@ extension Replicator {
             }
         }
         log(
-            "cannot resume \(store.displayURL) from the WAL (\(reason!)); writing a new snapshot as transaction \(stats.txid + 1)"
+            "cannot resume \(store.displayURL) from the WAL (\(reason!)); writing a new snapshot as transaction \(max(stats.txid, options.startAfterTXID) + 1)"
         )
-        try writeSnapshot(txid: stats.txid + 1, header: walHeader, position: follower.position)
+        try writeSnapshot(
+            txid: max(stats.txid, options.startAfterTXID) + 1, header: walHeader, position: follower.position)
         try await upload()
     }
 

@@ -23,6 +23,10 @@ public final class Replicator {
     let follower: WALFollower
     let pending: PendingSegments
     var spool: SegmentSpool!
+    /// Streams each commit to standbys when a tap is attached.
+    var streaming: StreamingSink?
+    /// Where the follower puts captured pages: the streaming sink when there is one, else the spool.
+    var captureSink: any WALCaptureSink { streaming ?? spool }
     var pageSize: UInt32 = 0
     var table = PageChecksumTable()
     var lastSnapshotMilliseconds: Int64 = 0
@@ -51,6 +55,22 @@ public final class Replicator {
         pending = try PendingSegments(directory: (options.stateDirectory ?? databasePath + "-baton") + "/pending")
     }
 
+    /// Streams every transaction captured from now on to `tap` (call after `start`).
+    public func attach(tap: any TransactionTap) {
+        streaming = StreamingSink(
+            inner: spool, tap: tap, pageSize: pageSize, epoch: options.epoch, txid: stats.txid, table: table,
+            maxTransactionBytes: options.maxStreamedTransactionBytes)
+    }
+
+    /// The last transaction captured and sealed locally (uploaded or waiting to be).
+    public var sealedTXID: UInt64 { stats.txid }
+
+    /// The database checksum after `sealedTXID`.
+    public var sealedChecksum: UInt64 { table.databaseChecksum }
+
+    /// Sealed files not yet confirmed by the store.
+    public func pendingFiles() throws -> [LTXFileInfo] { try pending.files() }
+
     /// Closes the database connections.
     public func close() {
         session.close()
@@ -69,18 +89,18 @@ public final class Replicator {
     public func step(flushAll: Bool = false) async throws {
         try checkDatabaseIsStillTheSameFile()
         if let yielded = try follower.yieldToWaitingCheckpoint(
-            maxWaitMilliseconds: options.maxYieldMilliseconds, spool)
+            maxWaitMilliseconds: options.maxYieldMilliseconds, captureSink)
         {
             stats.checkpointYields += 1
             try handle(yielded)
         }
-        try handle(try follower.capture(spool))
+        try handle(try follower.capture(captureSink))
         let now = Replicator.nowMilliseconds()
         if !spool.isEmpty, flushAll || now - spool.firstCommitMilliseconds >= Int64(options.batchWindowMilliseconds) {
             try seal()
         }
         if follower.framesSinceCheckpoint >= options.checkpointThresholdPages {
-            let result = try follower.checkpoint(truncateAboveBytes: options.truncateThresholdBytes, spool) {
+            let result = try follower.checkpoint(truncateAboveBytes: options.truncateThresholdBytes, captureSink) {
                 if !spool.isEmpty { try seal() }
             }
             stats.checkpoints += 1

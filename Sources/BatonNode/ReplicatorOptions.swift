@@ -24,6 +24,16 @@ public struct ReplicatorOptions: Sendable {
     /// How long Baton's connections wait on SQLite locks.
     public var busyTimeoutMilliseconds: Int32 = 5000
 
+    /// The epoch written into every file (`nodeID`): the lease epoch of an HA
+    /// holder, so a deposed holder's files are fenced at restore. 0 outside HA.
+    public var epoch: UInt64 = 0
+    /// Never number a new snapshot at or below this TXID: a promoted standby
+    /// may already hold transactions the store never received.
+    public var startAfterTXID: UInt64 = 0
+    /// A transaction with more changed page bytes than this is not streamed
+    /// to standbys from memory; they catch up from the store after it.
+    public var maxStreamedTransactionBytes = 64 * 1024 * 1024
+
     /// The defaults.
     public init() {}
 }

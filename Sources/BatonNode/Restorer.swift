@@ -15,8 +15,11 @@ public struct Restorer {
 
     /// Restores `target` to `output`. An existing output is replaced only
     /// with `force`. `progress` gets (files done, files total, bytes read).
+    /// `epochStarts` fences files a live holder's epoch supersedes before it
+    /// has written any (epoch → its first TXID).
     public func restore(
         to output: String, target: RestorePlan.Target, integrity: IntegrityCheck, force: Bool,
+        epochStarts: [UInt64: UInt64] = [:],
         progress: (Int, Int, Int64) -> Void = { _, _, _ in }
     ) async throws -> RestoreResult {
         if !force {
@@ -28,7 +31,7 @@ public struct Restorer {
         let files = try await ReplicaCatalog.files(in: store, headers: true)
         let plan: RestorePlan
         do {
-            plan = try RestorePlan.make(files: files, target: target)
+            plan = try RestorePlan.make(files: files, target: target, epochStarts: epochStarts)
         } catch let error as BatonError {
             throw BatonError(error.code, "\(store.displayURL): \(error.message)")
         }

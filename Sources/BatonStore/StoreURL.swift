@@ -48,16 +48,16 @@ public enum StoreURL: Equatable, Sendable {
         return result
     }
 
-    /// Opens the store this URL names.
-    public func open() throws -> any ObjectStore {
+    /// Opens the store this URL names, counting its requests in `metrics`.
+    public func open(metrics: StoreMetrics = StoreMetrics()) throws -> any ObjectStore {
         switch self {
         case .file(let path):
-            return FileStore(root: path)
+            return FileStore(root: path, metrics: metrics)
         case .s3(let bucket, let prefix, let query):
             let environment = ProcessInfo.processInfo.environment
             return S3Store(
                 configuration: try S3Configuration(
-                    bucket: bucket, prefix: prefix, query: query, environment: environment))
+                    bucket: bucket, prefix: prefix, query: query, environment: environment), metrics: metrics)
         }
     }
 }

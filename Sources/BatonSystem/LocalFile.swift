@@ -72,6 +72,11 @@ public final class LocalFile: @unchecked Sendable {
         return buffer
     }
 
+    /// The whole file (for small files: records, journals).
+    public func readAll() throws -> [UInt8] {
+        try read(at: 0, count: Int(try size()))
+    }
+
     /// Writes all of `bytes` at `offset`.
     public func write(_ bytes: [UInt8], at offset: Int64) throws {
         var done = 0

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BatonCore
 
 /// A duration on the command line: `500ms`, `30s`, `5m`, `1h`, `2d`.
 struct DurationArgument: ExpressibleByArgument, Equatable {
@@ -7,24 +8,11 @@ struct DurationArgument: ExpressibleByArgument, Equatable {
     init(milliseconds: Int64) { self.milliseconds = milliseconds }
 
     init?(argument: String) {
-        let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
-        for (suffix, scale) in units where argument.hasSuffix(suffix) {
-            let number = argument.dropLast(suffix.count)
-            if let value = Double(number), value > 0, !(suffix == "m" && number.hasSuffix("m")) {
-                milliseconds = Int64(value * Double(scale))
-                return
-            }
-        }
-        return nil
+        guard let milliseconds = DurationText.milliseconds(argument) else { return nil }
+        self.milliseconds = milliseconds
     }
 
-    var defaultValueDescription: String {
-        for (suffix, scale) in [("d", Int64(86_400_000)), ("h", 3_600_000), ("m", 60_000), ("s", 1000)]
-        where milliseconds % scale == 0 {
-            return "\(milliseconds / scale)\(suffix)"
-        }
-        return "\(milliseconds)ms"
-    }
+    var defaultValueDescription: String { DurationText.format(milliseconds) }
 }
 
 /// `--compaction-levels`: comma-separated durations, or `none`.

@@ -80,6 +80,22 @@ import Testing
         #expect(RestorePlan.fenced(files) == files)
     }
 
+    @Test func aNewEpochsSnapshotDoesNotFenceTheHistoryBeforeIt() throws {
+        // Epoch 2 took over at 4 with a snapshot of the state at 4: epoch 1's files up to 3 stay restorable.
+        let files = [
+            file(1, 1, epoch: 1, level: 9), file(2, 3, epoch: 1), file(4, 4, epoch: 1), file(1, 4, epoch: 2, level: 9),
+        ]
+        #expect(RestorePlan.fenced(files).map(\.maxTXID) == [1, 3, 4])
+        #expect(try RestorePlan.make(files: files, target: .txid(3)).files.map(\.maxTXID) == [1, 3])
+    }
+
+    @Test func aLiveHoldersEpochFencesBeforeItWritesAFile() throws {
+        // Epoch 2 holds from transaction 3 on but has uploaded nothing yet; epoch 1's late file at 3 is ignored.
+        let files = [file(1, 1, epoch: 1, level: 9), file(2, 2, epoch: 1), file(3, 3, epoch: 1)]
+        #expect(RestorePlan.fenced(files, epochStarts: [2: 3]).map(\.maxTXID) == [1, 2])
+        #expect(try RestorePlan.make(files: files, target: .latest, epochStarts: [2: 3]).targetTXID == 2)
+    }
+
     @Test func unknownEpochsAreKept() {
         let files = [LTXFileInfo(level: 9, minTXID: 1, maxTXID: 1), LTXFileInfo(level: 0, minTXID: 2, maxTXID: 2)]
         #expect(RestorePlan.fenced(files) == files)

@@ -1,0 +1,121 @@
+import BatonCore
+import Foundation
+
+/// Turns the parsed YAML mapping into a `NodeConfig`, refusing unknown keys
+/// (a typo must not silently fall back to a default) and wrong types, with
+/// the key path in every message.
+struct ConfigReader {
+    let source: String
+
+    mutating func read(_ root: [String: Any]) throws -> NodeConfig {
+        var config = NodeConfig()
+        try known(
+            root, "",
+            ["name", "database", "store", "token", "api", "proxy", "app", "peers", "lease", "handoff", "replication"])
+        config.name = try string(root, "name") ?? ""
+        config.database = try string(root, "database") ?? ""
+        config.store = try string(root, "store") ?? ""
+        config.token = try string(root, "token").flatMap { $0.isEmpty ? nil : $0 }
+        if let api = try map(root, "api") {
+            try known(api, "api.", ["listen", "advertise"])
+            config.apiListen = try string(api, "listen", path: "api.") ?? config.apiListen
+            config.apiAdvertise = try string(api, "advertise", path: "api.")
+        }
+        if let proxy = try map(root, "proxy") {
+            try known(proxy, "proxy.", ["listen", "advertise", "upstream"])
+            config.proxyListen = try string(proxy, "listen", path: "proxy.")
+            config.proxyAdvertise = try string(proxy, "advertise", path: "proxy.")
+            config.appUpstream = try string(proxy, "upstream", path: "proxy.")
+        }
+        if let app = try map(root, "app") {
+            try known(app, "app.", ["command", "env", "ready", "startTimeout", "stopTimeout"])
+            config.appCommand = try string(app, "command", path: "app.")
+            config.appReadyURL = try string(app, "ready", path: "app.")
+            if let env = try map(app, "env", path: "app.") {
+                for (key, value) in env {
+                    guard let text = scalarText(value) else {
+                        throw BatonError(.usage, "\(source): app.env.\(key) must be a string")
+                    }
+                    config.appEnvironment[key] = text
+                }
+            }
+            config.appStartTimeoutMilliseconds =
+                try duration(app, "startTimeout", path: "app.") ?? config.appStartTimeoutMilliseconds
+            config.appStopTimeoutMilliseconds =
+                try duration(app, "stopTimeout", path: "app.") ?? config.appStopTimeoutMilliseconds
+        }
+        if let peers = root["peers"] {
+            guard let list = peers as? [Any] else { throw BatonError(.usage, "\(source): peers must be a list") }
+            for (index, item) in list.enumerated() {
+                let path = "peers[\(index)]."
+                guard let peer = item as? [String: Any] else {
+                    throw BatonError(.usage, "\(source): peers[\(index)] must be a mapping with name and api")
+                }
+                try known(peer, path, ["name", "api", "proxy"])
+                guard let name = try string(peer, "name", path: path), let api = try string(peer, "api", path: path)
+                else { throw BatonError(.usage, "\(source): \(path)name and \(path)api are required") }
+                config.peers.append(.init(name: name, api: api, proxy: try string(peer, "proxy", path: path)))
+            }
+        }
+        if let lease = try map(root, "lease") {
+            try known(lease, "lease.", ["ttl", "heartbeatTimeout"])
+            config.leaseTTLMilliseconds = try duration(lease, "ttl", path: "lease.") ?? config.leaseTTLMilliseconds
+            config.heartbeatTimeoutMilliseconds =
+                try duration(lease, "heartbeatTimeout", path: "lease.") ?? config.heartbeatTimeoutMilliseconds
+        }
+        if let handoff = try map(root, "handoff") {
+            try known(handoff, "handoff.", ["holdTimeout", "timeout"])
+            config.holdTimeoutMilliseconds =
+                try duration(handoff, "holdTimeout", path: "handoff.") ?? config.holdTimeoutMilliseconds
+            config.handoffTimeoutMilliseconds =
+                try duration(handoff, "timeout", path: "handoff.") ?? config.handoffTimeoutMilliseconds
+        }
+        if let replication = try map(root, "replication") {
+            try known(replication, "replication.", ["batchWindow"])
+            config.storeBatchWindowMilliseconds =
+                try duration(replication, "batchWindow", path: "replication.") ?? config.storeBatchWindowMilliseconds
+        }
+        return config
+    }
+
+    private func known(_ map: [String: Any], _ path: String, _ keys: Set<String>) throws {
+        for key in map.keys.sorted() where !keys.contains(key) {
+            throw BatonError(
+                .usage, "\(source): unknown key \(path)\(key) (known: \(keys.sorted().joined(separator: ", ")))")
+        }
+    }
+
+    private func scalarText(_ value: Any) -> String? {
+        switch value {
+        case let text as String: return text
+        case let number as Int: return String(number)
+        case let number as Double: return String(number)
+        case let flag as Bool: return String(flag)
+        default: return nil
+        }
+    }
+
+    private func string(_ map: [String: Any], _ key: String, path: String = "") throws -> String? {
+        guard let value = map[key], !(value is NSNull) else { return nil }
+        guard let text = scalarText(value) else {
+            throw BatonError(.usage, "\(source): \(path)\(key) must be a string")
+        }
+        return text
+    }
+
+    private func map(_ map: [String: Any], _ key: String, path: String = "") throws -> [String: Any]? {
+        guard let value = map[key] else { return nil }
+        guard let nested = value as? [String: Any] else {
+            throw BatonError(.usage, "\(source): \(path)\(key) must be a mapping")
+        }
+        return nested
+    }
+
+    private func duration(_ map: [String: Any], _ key: String, path: String) throws -> Int64? {
+        guard let text = try string(map, key, path: path) else { return nil }
+        guard let value = DurationText.milliseconds(text) else {
+            throw BatonError(.usage, "\(source): \(path)\(key) must be a duration like 500ms, 10s or 5m, got '\(text)'")
+        }
+        return value
+    }
+}

@@ -1,0 +1,145 @@
+import BatonCore
+import Foundation
+import Yams
+
+/// Everything `baton node` needs, read from `baton.yml` (with `${VAR}` and
+/// `${VAR:-default}` expanded from the environment) and overridden by flags.
+/// Every key is documented in the README; `validate()` names the first
+/// problem with a key path.
+public struct NodeConfig: Sendable, Equatable {
+    /// This node's name, unique in the cluster (written into the lease).
+    public var name = ""
+    /// The database file the app uses.
+    public var database = ""
+    /// Replica URL: `file:///dir`, a path, or `s3://bucket/prefix?...`.
+    public var store = ""
+    /// Where the node API listens (`host:port`); loopback unless a token is set.
+    public var apiListen = "127.0.0.1:8700"
+    /// How peers reach this node's API (default `http://<apiListen>`).
+    public var apiAdvertise: String?
+    /// Where the front proxy listens; nil disables it.
+    public var proxyListen: String?
+    /// How peers reach this node's front proxy (default `http://<proxyListen>`).
+    public var proxyAdvertise: String?
+    /// The local app's address the proxy forwards to on the holder.
+    public var appUpstream: String?
+    /// The app: a shell command run only on the holder; nil runs no app.
+    public var appCommand: String?
+    /// Extra environment for the app.
+    public var appEnvironment: [String: String] = [:]
+    /// A URL that answers 2xx once the app is ready; without it the app is ready once started.
+    public var appReadyURL: String?
+    /// How long the app may take to become ready.
+    public var appStartTimeoutMilliseconds: Int64 = 30_000
+    /// How long the app gets to exit after SIGTERM before SIGKILL.
+    public var appStopTimeoutMilliseconds: Int64 = 10_000
+    /// The other nodes.
+    public var peers: [Peer] = []
+    /// Lease time to live.
+    public var leaseTTLMilliseconds: Int64 = 10_000
+    /// Without contact with the holder for this long, a standby looks at the lease.
+    public var heartbeatTimeoutMilliseconds: Int64 = 2000
+    /// How long the proxy holds a request while no holder is serving (hand-over, failover).
+    public var holdTimeoutMilliseconds: Int64 = 15_000
+    /// How long a hand-over waits for a standby to catch up.
+    public var handoffTimeoutMilliseconds: Int64 = 10_000
+    /// Bearer token required on the node API (and sent to peers); nil = no auth.
+    public var token: String?
+    /// Commits within this window go into one file in the store (standbys get every commit at once).
+    public var storeBatchWindowMilliseconds: Int64 = 1000
+
+    /// Another node.
+    public struct Peer: Sendable, Equatable {
+        /// Its name.
+        public var name: String
+        /// Its API URL, e.g. `http://10.0.0.2:8700`.
+        public var api: String
+        /// Its front proxy URL, if it runs one.
+        public var proxy: String?
+
+        /// A peer.
+        public init(name: String, api: String, proxy: String? = nil) {
+            self.name = name
+            self.api = api
+            self.proxy = proxy
+        }
+    }
+
+    /// An empty configuration (fill it from flags).
+    public init() {}
+
+    /// The API URL peers use for this node.
+    public var advertisedAPI: String { apiAdvertise ?? "http://\(apiListen)" }
+
+    /// The proxy URL peers use for this node.
+    public var advertisedProxy: String? { proxyAdvertise ?? proxyListen.map { "http://\($0)" } }
+
+    /// Reads `path`, expanding environment variables.
+    public static func load(path: String, environment: [String: String]) throws -> NodeConfig {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw BatonError(.notFound, "cannot read config file \(path)")
+        }
+        return try parse(String(decoding: data, as: UTF8.self), source: path, environment: environment)
+    }
+
+    /// Parses YAML `text` (named `source` in errors).
+    public static func parse(_ text: String, source: String, environment: [String: String]) throws -> NodeConfig {
+        let expanded = try ConfigExpansion.expand(text, environment: environment, source: source)
+        let root: Any?
+        do {
+            root = try Yams.load(yaml: expanded)
+        } catch {
+            throw BatonError(.usage, "\(source): not valid YAML: \(error)")
+        }
+        guard let root else { return NodeConfig() }
+        guard let map = root as? [String: Any] else {
+            throw BatonError(.usage, "\(source): the top level must be a mapping")
+        }
+        var reader = ConfigReader(source: source)
+        return try reader.read(map)
+    }
+
+    /// Checks that the configuration can run; throws `usage` naming the key.
+    public func validate() throws {
+        func fail(_ message: String) -> BatonError { BatonError(.usage, message) }
+        if name.isEmpty { throw fail("name is required (this node's unique name)") }
+        if name.contains(where: { $0 == "/" || $0 == " " }) { throw fail("name must not contain '/' or spaces") }
+        if database.isEmpty { throw fail("database is required (the SQLite file the app uses)") }
+        if store.isEmpty { throw fail("store is required (file:///dir or s3://bucket/prefix)") }
+        if HostPort(apiListen) == nil { throw fail("api.listen must be host:port, got '\(apiListen)'") }
+        if let proxyListen, HostPort(proxyListen) == nil {
+            throw fail("proxy.listen must be host:port, got '\(proxyListen)'")
+        }
+        if proxyListen != nil, appUpstream == nil {
+            throw fail("proxy.upstream (the local app's URL) is required with proxy.listen")
+        }
+        if token == nil, let host = HostPort(apiListen)?.host, !HostPort.isLoopback(host) {
+            throw fail("api.listen on \(host) needs a token (auth.token); without one the API listens on loopback only")
+        }
+        if Set(peers.map(\.name)).count != peers.count { throw fail("peers: names must be unique") }
+        if peers.contains(where: { $0.name == name }) { throw fail("peers: must not list this node (\(name)) itself") }
+        if leaseTTLMilliseconds < 3000 { throw fail("lease.ttl must be at least 3s") }
+        if heartbeatTimeoutMilliseconds >= leaseTTLMilliseconds {
+            throw fail("lease.heartbeatTimeout must be shorter than lease.ttl")
+        }
+    }
+}
+
+/// `host:port` split.
+struct HostPort: Equatable {
+    var host: String
+    var port: Int
+
+    init?(_ text: String) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (0...65535).contains(port)
+        else { return nil }
+        host = String(text[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        if host.isEmpty { return nil }
+        self.port = port
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host.hasPrefix("127.") || host == "::1"
+    }
+}

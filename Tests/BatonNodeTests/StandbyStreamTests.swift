@@ -1,0 +1,154 @@
+import BatonCore
+import BatonNode
+import BatonSQLite
+import BatonStore
+import BatonSystem
+import Synchronization
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Collects what the replicator streams.
+final class CollectingTap: TransactionTap {
+    let log = Mutex<[StreamedTransaction]>([])
+    let restarts = Mutex<[(UInt64, UInt64)]>([])
+    func committed(_ transaction: StreamedTransaction) { log.withLock { $0.append(transaction) } }
+    func restarted(txid: UInt64, checksum: UInt64) { restarts.withLock { $0.append((txid, checksum)) } }
+    func drain() -> [StreamedTransaction] {
+        log.withLock { log in
+            let copy = log
+            log.removeAll()
+            return copy
+        }
+    }
+}
+
+/// The holder's per-commit stream applied to a standby copy, in process.
+@Suite struct StandbyStreamTests {
+    let directory = "/tmp/baton-standby-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+
+    func rows(_ path: String) throws -> [[String?]] {
+        let connection = try SQLiteConnection(path: "file:\(path)?immutable=1", readOnly: true, uri: true)
+        defer { connection.close() }
+        return try connection.rows("SELECT id, v FROM t ORDER BY id")
+    }
+
+    @Test func everyCommitReachesTheStandbyWithTheHoldersTXIDsAndChecksums() async throws {
+        try FileSystem.makeDirectories(directory)
+        let app = try SQLiteConnection(path: directory + "/app.db", create: true)
+        try app.execute("PRAGMA journal_mode=WAL; CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)")
+        let store = FileStore(root: directory + "/replica")
+        var options = ReplicatorOptions()
+        options.epoch = 3
+        let replicator = try Replicator(databasePath: directory + "/app.db", store: store, options: options)
+        try await replicator.start()
+        let tap = CollectingTap()
+        replicator.attach(tap: tap)
+        #expect(tap.restarts.withLock { $0.map(\.0) } == [replicator.sealedTXID])
+
+        // The standby starts from the store's state and then follows the stream.
+        let standbyPath = directory + "/standby.db"
+        let restored = try await Restorer(store: store).restore(
+            to: standbyPath, target: .latest, integrity: .quick, force: false)
+        let standby = try StandbyDatabase(path: standbyPath, directory: directory + "/standby-state")
+        #expect(standby.txid == nil)
+        try standby.adopt(txid: restored.txid, checksum: restored.checksum, epoch: 3)
+
+        for round in 1...30 {
+            try app.execute("INSERT INTO t(v) VALUES ('\(String(repeating: "y", count: round * 300))')")
+            if round % 7 == 0 { try app.execute("DELETE FROM t WHERE id < \(round - 3)") }
+            if round % 10 == 0 { try app.execute("VACUUM") }  // shrinks the database
+            try await replicator.step()
+            let batch = tap.drain()
+            #expect(batch.allSatisfy { $0.ltx.count > 0 })
+            try standby.apply(batch.map(\.ltx))
+        }
+        try await replicator.finish()
+        #expect(standby.txid == replicator.sealedTXID)
+        #expect(standby.checksum == replicator.sealedChecksum)
+        #expect(standby.epoch == 3)
+        replicator.close()
+        app.close()
+        #expect(try rows(standbyPath) == (try rows(directory + "/app.db")))
+
+        // Reopening re-verifies the file against the record.
+        standby.close()
+        let reopened = try StandbyDatabase(path: standbyPath, directory: directory + "/standby-state")
+        #expect(reopened.txid == replicator.sealedTXID)
+    }
+
+    @Test func aBatchThatDoesNotContinueTheCopyIsRefusedAndChangesNothing() async throws {
+        try FileSystem.makeDirectories(directory)
+        let app = try SQLiteConnection(path: directory + "/app.db", create: true)
+        try app.execute("PRAGMA journal_mode=WAL; CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)")
+        let store = FileStore(root: directory + "/replica")
+        let replicator = try Replicator(databasePath: directory + "/app.db", store: store)
+        try await replicator.start()
+        let tap = CollectingTap()
+        replicator.attach(tap: tap)
+        let standbyPath = directory + "/standby.db"
+        let restored = try await Restorer(store: store).restore(
+            to: standbyPath, target: .latest, integrity: .quick, force: false)
+        let standby = try StandbyDatabase(path: standbyPath, directory: directory + "/standby-state")
+        try standby.adopt(txid: restored.txid, checksum: restored.checksum, epoch: 0)
+        for value in ["a", "b", "c"] {
+            try app.execute("INSERT INTO t(v) VALUES ('\(value)')")
+            try await replicator.step()
+        }
+        let batch = tap.drain()
+        #expect(batch.count == 3)
+        let before = try LocalFile(standbyPath, .read).readAll()
+
+        // Skipping a transaction is a gap.
+        #expect(throws: BatonError.self) { try standby.apply([batch[1].ltx]) }
+        // A flipped byte fails the file checksum.
+        var corrupt = batch[0].ltx
+        corrupt[corrupt.count / 2] ^= 0xFF
+        #expect(throws: BatonError.self) { try standby.apply([corrupt]) }
+        #expect(try LocalFile(standbyPath, .read).readAll() == before)
+        #expect(standby.txid == restored.txid)
+
+        try standby.apply(batch.map(\.ltx))
+        #expect(standby.txid == restored.txid + 3)
+        // Applying the same transactions again is refused: they do not continue the copy.
+        #expect(throws: BatonError.self) { try standby.apply([batch[2].ltx]) }
+        replicator.close()
+        app.close()
+    }
+
+    @Test func anInterruptedBatchIsFinishedWhenTheCopyIsOpened() async throws {
+        try FileSystem.makeDirectories(directory)
+        let app = try SQLiteConnection(path: directory + "/app.db", create: true)
+        try app.execute("PRAGMA journal_mode=WAL; CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)")
+        let store = FileStore(root: directory + "/replica")
+        let replicator = try Replicator(databasePath: directory + "/app.db", store: store)
+        try await replicator.start()
+        let tap = CollectingTap()
+        replicator.attach(tap: tap)
+        let standbyPath = directory + "/standby.db"
+        let restored = try await Restorer(store: store).restore(
+            to: standbyPath, target: .latest, integrity: .quick, force: false)
+        var standby: StandbyDatabase? = try StandbyDatabase(path: standbyPath, directory: directory + "/standby-state")
+        try standby!.adopt(txid: restored.txid, checksum: restored.checksum, epoch: 0)
+        try app.execute("INSERT INTO t(v) VALUES ('" + String(repeating: "z", count: 9000) + "')")
+        try await replicator.step()
+        let batch = tap.drain()
+        standby!.close()
+        standby = nil
+        // A crash after the journal was written and half the pages landed.
+        try FileSystem.writeAtomically(
+            FramedBatch.encode(batch.map(\.ltx)), to: directory + "/standby-state/redo.batch")
+        let file = try LocalFile(standbyPath, .readWrite)
+        try file.write([UInt8](repeating: 0xAB, count: 100), at: 4096 + 200)
+        try file.sync()
+
+        let reopened = try StandbyDatabase(path: standbyPath, directory: directory + "/standby-state")
+        #expect(reopened.txid == batch.last!.txid)
+        #expect(reopened.checksum == batch.last!.postApplyChecksum)
+        #expect(!FileSystem.exists(directory + "/standby-state/redo.batch"))
+        replicator.close()
+        app.close()
+    }
+}
