@@ -27,6 +27,8 @@ public struct NodeStateMachine: Sendable {
         case none
         /// Read the lease and take it if absent or expired (report `acquired` or `leaseHeld`).
         case tryAcquire
+        /// Only read the lease to learn who holds it (report `leaseHeld`); right after handing over.
+        case readLease
         /// We hold the lease at this epoch: catch up, start replicating and the app (report `promoted`).
         case promote(epoch: UInt64)
         /// Follow this holder's stream.
@@ -68,8 +70,11 @@ public struct NodeStateMachine: Sendable {
     private let name: String
     private let timing: Timing
     private var lastContact: Int64
-    private var lastAttempt: Int64 = .min
+    /// When the lease was last tried (nil: try at the next chance).
+    private var lastAttempt: Int64?
     private var shuttingDown = false
+    /// After handing the baton over we must not take it back before the target had its chance.
+    private var quietUntil: Int64 = .min
     private var offered = false
 
     /// A machine for the node called `name`, created at `now`.
@@ -142,10 +147,20 @@ public struct NodeStateMachine: Sendable {
     /// Time passes.
     public mutating func tick(now: Int64) -> Action {
         guard role == .standby || role == .starting, !shuttingDown else { return .none }
+        if now < quietUntil {
+            guard holder == nil, retryDue(now) else { return .none }
+            lastAttempt = now
+            return .readLease
+        }
         let silent = holder == nil || offered || now - lastContact >= timing.heartbeatTimeoutMilliseconds
-        guard silent, now - lastAttempt >= timing.leaseRetryMilliseconds || offered else { return .none }
+        guard silent, retryDue(now) || offered else { return .none }
         lastAttempt = now
         return .tryAcquire
+    }
+
+    private func retryDue(_ now: Int64) -> Bool {
+        guard let lastAttempt else { return true }
+        return now - lastAttempt >= timing.leaseRetryMilliseconds
     }
 
     /// The holder offers us the baton (it released the lease for a hand-over).
@@ -196,6 +211,7 @@ public struct NodeStateMachine: Sendable {
     public mutating func handoffFinished(now: Int64) -> Action {
         guard role == .handingOver else { return .none }
         handoffs += 1
+        holder = nil
         if shuttingDown {
             role = .stopped
             return .exit
@@ -204,7 +220,8 @@ public struct NodeStateMachine: Sendable {
         holder = nil
         lastContact = now
         lastAttempt = now
-        return .none
+        quietUntil = now + timing.heartbeatTimeoutMilliseconds
+        return .readLease
     }
 
     /// No standby could take over (none caught up in time): keep holding.

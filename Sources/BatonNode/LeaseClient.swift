@@ -101,6 +101,14 @@ public final class LeaseClient: Sendable {
         }
     }
 
+    /// Milliseconds until writes must stop unless a renewal succeeds; nil when not holding.
+    public var timeLeftMilliseconds: Int64? {
+        withMachine { machine in
+            guard case .holding(_, _, let deadline, _) = machine.state else { return nil }
+            return max(0, deadline - MonotonicClock.now())
+        }
+    }
+
     /// Whether writes are allowed now.
     public var mayWrite: Bool { withMachine { $0.mayWrite(at: MonotonicClock.now()) } }
 

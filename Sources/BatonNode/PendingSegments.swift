@@ -66,12 +66,20 @@ final class PendingSegments {
             } catch let error as BatonError where error.code == .preconditionFailed {
                 // Sent before a crash, or written by someone else: only the former is fine.
                 let stored = try await store.get(info.key)
-                let mine = try LocalFile(local, .read)
-                guard stored == (try mine.read(at: 0, count: Int(try mine.size()))) else {
-                    throw BatonError(
-                        .preconditionFailed,
-                        "\(store.displayURL)/\(info.key) already exists with other contents: "
-                            + "another process is writing this replica; refusing to overwrite it")
+                let mine = try LocalFile(local, .read).readAll()
+                if stored != mine {
+                    // A deposed holder's late write at the same TXIDs may be replaced by a newer epoch, never the reverse.
+                    let ours = try LTXHeader(decoding: Array(mine.prefix(LTXHeader.size))).nodeID
+                    let theirs = try LTXHeader(decoding: Array(stored.prefix(LTXHeader.size))).nodeID
+                    guard ours > theirs,
+                        let object = try await store.list(prefix: info.key).first(where: { $0.key == info.key })
+                    else {
+                        throw BatonError(
+                            .preconditionFailed,
+                            "\(store.displayURL)/\(info.key) already exists with other contents (epoch \(theirs), ours \(ours)): "
+                                + "another process is writing this replica; refusing to overwrite it")
+                    }
+                    try await store.upload(info.key, fromFile: local, condition: .ifMatch(object.etag))
                 }
             }
             bytes += FileSystem.attributes(local)?.size ?? 0

@@ -107,6 +107,16 @@ extension Replicator {
         try await finish()
     }
 
+    /// Captures what the WAL holds and seals it locally without uploading:
+    /// a holder fencing itself must not write to the store any more.
+    public func sealCaptured() throws {
+        try handle(try follower.capture(captureSink))
+        try seal()
+    }
+
+    /// The folder of sealed files waiting for the store.
+    public var pendingDirectory: String { pending.directory }
+
     /// One final capture; seals and uploads everything.
     public func finish() async throws {
         try await step(flushAll: true)

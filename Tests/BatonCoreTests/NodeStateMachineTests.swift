@@ -92,9 +92,18 @@ import Testing
         #expect(standby.takeoverOffered(now: 200) == .tryAcquire)
         #expect(standby.acquired(epoch: 2, now: 250) == .promote(epoch: 2))
         #expect(standby.failovers == 0)
-        #expect(holder.handoffFinished(now: 260) == .none)
+        #expect(holder.handoffFinished(now: 260) == .readLease)
         #expect(holder.role == .standby)
         #expect(holder.handoffs == 1)
+        // The old holder only looks for the new one for a while; it never races it for the lease.
+        #expect(holder.tick(now: 500) == .none)
+        #expect(holder.tick(now: 800) == .readLease)
+        #expect(holder.leaseHeld(holder: "b", epoch: 2, now: 900) == .follow(holder: "b", epoch: 2))
+        holder.contact(holderEpoch: 2, now: 1000)
+        #expect(holder.tick(now: 1500) == .none)
+        // If the new holder goes silent, the old holder may take it back after the quiet period.
+        #expect(holder.tick(now: 2900) == .none)
+        #expect(holder.tick(now: 3000) == .tryAcquire)
     }
 
     @Test func aHandOverWithNobodyToTakeItResumes() {

@@ -1,0 +1,125 @@
+import AsyncHTTPClient
+import BatonCore
+import BatonNode
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import NIOHTTP1
+
+/// The front proxy on every node: to the local app on the holder, to the
+/// holder's proxy on a standby, and while no holder serves (hand-over,
+/// failover) it holds requests up to the hold timeout, then answers 503
+/// with `Retry-After`. Streams bodies both ways, keeps end-to-end headers,
+/// appends `X-Forwarded-For`. A request is retried on another route only
+/// while none of its body has been sent.
+struct FrontProxy {
+    let node: Node
+    static let hopHeader = HTTPField.Name("X-Baton-Hops")!
+    static let forwardedFor = HTTPField.Name("X-Forwarded-For")!
+    /// Headers that belong to one connection, never forwarded (RFC 9110 §7.6.1).
+    static let hopByHop: Set<String> = [
+        "connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer",
+        "transfer-encoding", "upgrade",
+    ]
+
+    func responder() -> CallbackResponder<ProxyRequestContext> {
+        let node = self.node
+        return CallbackResponder { request, context in
+            try await FrontProxy.forward(request, context: context, node: node)
+        }
+    }
+
+    static func forward(_ request: Request, context: ProxyRequestContext, node: Node) async throws -> Response {
+        let hops = request.headers[hopHeader].flatMap { Int($0) } ?? 0
+        let deadline = MonotonicClock.now() + node.config.holdTimeoutMilliseconds
+        let flag = TrackedBody<RequestBody>.Flag()
+        let body = TrackedBody(base: request.body, flag: flag)
+        var lastError: Error?
+        while true {
+            let route = node.route(hops: hops)
+            let target: String
+            switch route {
+            case .hold:
+                guard MonotonicClock.now() < deadline else {
+                    let why = lastError.map { "last error: \($0)" } ?? "hand-over or failover in progress"
+                    let role = node.shared.withLock { $0.role.rawValue }
+                    return unavailable(
+                        "\(node.config.name): no node is serving the app right now (\(why); role \(role), hops \(hops))"
+                    )
+                }
+                try await Task.sleep(nanoseconds: 10_000_000)
+                continue
+            case .local(let upstream):
+                target = upstream
+            case .peer(let proxy):
+                // A request that was already forwarded to us comes back only while the
+                // nodes disagree about the holder: give the hand-over a moment to settle.
+                if hops > 0 { try await Task.sleep(nanoseconds: 50_000_000) }
+                target = proxy
+            }
+            let isLocal = if case .local = route { true } else { false }
+            var outgoing = HTTPClientRequest(url: target + request.uri.description)
+            outgoing.method = HTTPMethod(rawValue: request.method.rawValue)
+            for field in request.headers where !hopByHop.contains(field.name.canonicalName) {
+                if field.name == hopHeader || field.name == forwardedFor { continue }
+                outgoing.headers.add(name: field.name.rawName, value: field.value)
+            }
+            let client = context.remoteAddress?.ipAddress ?? "unknown"
+            let chain = request.headers[forwardedFor].map { "\($0), \(client)" } ?? client
+            outgoing.headers.add(name: forwardedFor.rawName, value: chain)
+            if !isLocal { outgoing.headers.add(name: hopHeader.rawName, value: String(hops + 1)) }
+            let length = request.headers[.contentLength].flatMap { Int($0) }
+            let chunked = request.headers[.transferEncoding] != nil
+            if length != nil || chunked {
+                outgoing.body = .stream(body, length: length.map { .known(Int64($0)) } ?? .unknown)
+            }
+
+            if isLocal { node.beginLocalRequest() }
+            let upstream: HTTPClientResponse
+            do {
+                upstream = try await PeerClient.http.execute(outgoing, timeout: .seconds(300))
+            } catch {
+                if isLocal { node.endLocalRequest() }
+                lastError = error
+                let replayable = !flag.started.load(ordering: .relaxed) || (length == nil && !chunked)
+                if replayable, isSafeToRetry(request.method, error), MonotonicClock.now() < deadline {
+                    try await Task.sleep(nanoseconds: 20_000_000)
+                    continue
+                }
+                return Response(
+                    status: .badGateway, headers: [.contentType: "text/plain"],
+                    body: .init(byteBuffer: ByteBuffer(string: "bad gateway: \(target) failed: \(error)\n")))
+            }
+            var headers = HTTPFields()
+            for (name, value) in upstream.headers where !hopByHop.contains(name.lowercased()) {
+                if let field = HTTPField.Name(name) { headers.append(HTTPField(name: field, value: value)) }
+            }
+            let responseBody = upstream.body
+            let contentLength = upstream.headers.first(name: "content-length").flatMap(Int.init)
+            return Response(
+                status: HTTPResponse.Status(
+                    code: Int(upstream.status.code), reasonPhrase: upstream.status.reasonPhrase),
+                headers: headers,
+                body: ResponseBody(contentLength: contentLength) { writer in
+                    defer { if isLocal { node.endLocalRequest() } }
+                    for try await chunk in responseBody { try await writer.write(chunk) }
+                    try await writer.finish(nil)
+                })
+        }
+    }
+
+    /// Whether a failed attempt may be sent again: idempotent methods
+    /// always (nothing of their body was sent), others only when the
+    /// connection itself could not be made (the upstream never saw them).
+    static func isSafeToRetry(_ method: HTTPRequest.Method, _ error: Error) -> Bool {
+        if [.get, .head, .options, .put, .delete].contains(method) { return true }
+        let text = String(describing: error).lowercased()
+        return text.contains("connect") || text.contains("refused")
+    }
+
+    static func unavailable(_ message: String) -> Response {
+        Response(
+            status: .serviceUnavailable, headers: [.contentType: "text/plain", .retryAfter: "1"],
+            body: .init(byteBuffer: ByteBuffer(string: message + "\n")))
+    }
+}

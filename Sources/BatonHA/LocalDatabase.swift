@@ -1,0 +1,48 @@
+import BatonCore
+import BatonNode
+import BatonSQLite
+import BatonSystem
+import Foundation
+
+/// Whole-file operations on the node's own database while nothing else has it open.
+enum LocalDatabase {
+    /// Folds a leftover WAL into the database file (a holder that stopped or
+    /// crashed leaves one) so the file alone is the state; SQLite deletes
+    /// the WAL when this last connection closes.
+    static func foldWAL(_ path: String) throws {
+        guard FileSystem.exists(path), let wal = FileSystem.attributes(path + "-wal") else { return }
+        let connection = try SQLiteConnection(path: path)
+        defer { connection.close() }
+        if wal.size > 0 { _ = try connection.checkpoint(.truncate) }
+    }
+
+    /// Creates an empty database in WAL mode when there is none (a brand-new cluster).
+    static func createIfMissing(_ path: String) throws {
+        guard !FileSystem.exists(path) else { return }
+        try FileSystem.makeDirectories(FileSystem.parent(of: path))
+        let connection = try SQLiteConnection(path: path, create: true)
+        defer { connection.close() }
+        try connection.execute("PRAGMA journal_mode=WAL")
+    }
+
+    /// Moves the database (and its WAL, if any) aside as `<db>.diverged-<epoch>-<time>`
+    /// and returns the new path; nothing is deleted.
+    static func setAside(_ path: String, epoch: UInt64) throws -> String? {
+        guard FileSystem.exists(path) else { return nil }
+        let stamp = Int64(Date().timeIntervalSince1970)
+        let target = "\(path).diverged-\(epoch)-\(stamp)"
+        try FileSystem.rename(path, to: target)
+        for suffix in ["-wal", "-shm"] where FileSystem.exists(path + suffix) {
+            try FileSystem.rename(path + suffix, to: target + suffix)
+        }
+        return target
+    }
+
+    /// The checksum of the database file alone, with its page size (nil when there is no file).
+    static func checksum(_ path: String) throws -> UInt64? {
+        guard FileSystem.exists(path) else { return nil }
+        let file = try LocalFile(path, .read)
+        guard try file.size() > 0 else { return nil }
+        return try DatabaseFileChecksum.compute(file)
+    }
+}

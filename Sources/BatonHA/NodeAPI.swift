@@ -1,0 +1,191 @@
+import BatonCore
+import BatonNode
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// The node API: health endpoints with Patroni's meanings (`/primary`,
+/// `/replica`, `/health`), `/status`, `/metrics`, and the node-to-node and
+/// operator endpoints (`/stream`, `/locate`, `/handoff`, `/takeover`), which
+/// require the bearer token when one is configured.
+struct NodeAPI {
+    let node: Node
+
+    func router() -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        let node = self.node
+        router.get("/health") { _, _ in
+            NodeAPI.json(.ok, ["status": "ok", "role": node.status().role])
+        }
+        router.get("/primary") { _, _ in
+            let status = node.status()
+            let serving = node.shared.withLock { $0.serving } && status.role == "holder" && node.lease.mayWrite
+            return try NodeAPI.encoded(serving ? .ok : .serviceUnavailable, status)
+        }
+        router.get("/replica") { request, _ in
+            let status = node.status()
+            var healthy = status.role == "standby" && status.streaming
+            if healthy, let bound = request.uri.queryParameters["lag"].map(String.init) {
+                if let transactions = UInt64(bound) {
+                    healthy = (status.lagTransactions ?? .max) <= transactions
+                } else if let milliseconds = DurationText.milliseconds(bound) {
+                    healthy = (status.lagMilliseconds ?? .max) <= milliseconds
+                } else {
+                    return NodeAPI.json(
+                        .badRequest, ["error": "lag must be a number of transactions or a duration like 5s"])
+                }
+            }
+            return try NodeAPI.encoded(healthy ? .ok : .serviceUnavailable, status)
+        }
+        router.get("/status") { _, _ in try NodeAPI.encoded(.ok, node.status()) }
+        router.get("/metrics") { _, _ in
+            let body = node.metrics.render(node.status())
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        }
+        router.get("/stream") { request, _ in
+            if let refused = NodeAPI.refuse(request, node) { return refused }
+            return await NodeAPI.stream(request, node)
+        }
+        router.get("/locate") { request, _ in
+            if let refused = NodeAPI.refuse(request, node) { return refused }
+            guard let text = request.uri.queryParameters["checksum"], let checksum = UInt64(text, radix: 16) else {
+                return NodeAPI.json(.badRequest, ["error": "checksum (hex) is required"])
+            }
+            var response = NodeAPI.json(.notFound, ["error": "no transaction in the holder's window has that checksum"])
+            if NodeAPI.isStreaming(node), let txid = node.feed.locate(checksum: checksum) {
+                response = Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: String(txid))))
+            }
+            NodeAPI.addStreamHeaders(&response, node)
+            return response
+        }
+        router.post("/handoff") { request, context in
+            if let refused = NodeAPI.refuse(request, node) { return refused }
+            var request = request
+            let body = try await request.collectBody(upTo: 64 * 1024)
+            var target: String?
+            if body.readableBytes > 0 {
+                guard
+                    let object = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any]
+                else {
+                    return NodeAPI.json(.badRequest, ["error": "the body must be a JSON object like {\"to\": \"b\"}"])
+                }
+                target = object["to"] as? String
+                if let target, !node.config.peers.contains(where: { $0.name == target }) {
+                    return NodeAPI.json(.badRequest, ["error": "\(target) is not a peer of \(node.config.name)"])
+                }
+            }
+            return try await NodeAPI.handoff(node, to: target)
+        }
+        router.post("/takeover") { request, _ in
+            if let refused = NodeAPI.refuse(request, node) { return refused }
+            // Hold requests from now on (not when the driver gets to it): the old holder
+            // forwards its held requests here as soon as this answer arrives.
+            if node.shared.withLock({ $0.role }) == .standby { node.shared.withLock { $0.holdingTraffic = true } }
+            _ = node.enqueue { _ in .takeover }
+            return NodeAPI.json(.accepted, ["status": "trying to take the baton"])
+        }
+        return router
+    }
+
+    static func isStreaming(_ node: Node) -> Bool {
+        let role = node.shared.withLock { $0.role }
+        return role == .holder || role == .handingOver
+    }
+
+    /// 401 unless the request carries the configured token.
+    static func refuse(_ request: Request, _ node: Node) -> Response? {
+        guard let token = node.config.token else { return nil }
+        let given = request.headers[.authorization] ?? ""
+        let expected = "Bearer \(token)"
+        // Compare without an early exit so timing does not reveal the token.
+        var difference = UInt8(given.utf8.count == expected.utf8.count ? 0 : 1)
+        for (a, b) in zip(given.utf8, expected.utf8) { difference |= a ^ b }
+        guard difference != 0 else { return nil }
+        var response = json(.unauthorized, ["error": "a valid bearer token is required"])
+        response.headers[.wwwAuthenticate] = "Bearer"
+        return response
+    }
+
+    static func addStreamHeaders(_ response: inout Response, _ node: Node) {
+        let (epoch, start) = node.shared.withLock { ($0.epoch, $0.epochStartTXID) }
+        response.headers[HTTPField.Name("X-Baton-Epoch")!] = String(epoch)
+        response.headers[HTTPField.Name("X-Baton-Epoch-Start")!] = String(start)
+        response.headers[HTTPField.Name("X-Baton-TXID")!] = String(node.feed.latest.txid)
+    }
+
+    /// `GET /stream?after=T&checksum=C&node=N`: what follows T, waiting up to a second for news.
+    static func stream(_ request: Request, _ node: Node) async -> Response {
+        let query = request.uri.queryParameters
+        guard let after = query["after"].flatMap({ UInt64(String($0)) }),
+            let checksum = query["checksum"].flatMap({ UInt64(String($0), radix: 16) })
+        else { return json(.badRequest, ["error": "after (TXID) and checksum (hex) are required"]) }
+        let peer = query["node"].map(String.init)
+        guard isStreaming(node) else {
+            return json(.serviceUnavailable, ["error": "\(node.config.name) is not the holder"])
+        }
+        if let peer { node.feed.acknowledge(peer: peer, txid: after) }
+        var answer = node.feed.answer(after: after, checksum: checksum)
+        if answer == .upToDate || answer == .unavailable {
+            await node.feed.wait(after: after, timeoutMilliseconds: 1000)
+            answer = node.feed.answer(after: after, checksum: checksum)
+        }
+        var response: Response
+        switch answer {
+        case .transactions(let batch):
+            var body: [UInt8] = []
+            for entry in batch { FramedBatch.append(entry.ltx, to: &body) }
+            node.metrics.streamedTransactions.increment(by: Int64(batch.count))
+            node.metrics.streamedBytes.increment(by: Int64(body.count))
+            response = Response(
+                status: .ok, headers: [.contentType: "application/octet-stream"],
+                body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        case .upToDate:
+            response = Response(status: .ok)
+        case .unavailable:
+            response = json(.serviceUnavailable, ["error": "the holder's stream is restarting"])
+        case .diverged(let reason):
+            response = Response(status: .conflict, body: .init(byteBuffer: ByteBuffer(string: reason)))
+        case .gone(let reason):
+            response = Response(status: .gone, body: .init(byteBuffer: ByteBuffer(string: reason)))
+        }
+        addStreamHeaders(&response, node)
+        return response
+    }
+
+    /// `POST /handoff`: queues the hand-over and waits for its outcome.
+    static func handoff(_ node: Node, to target: String?) async throws -> Response {
+        let id = node.enqueue { .handoff(to: target, id: $0) }
+        let deadline =
+            MonotonicClock.now() + node.config.handoffTimeoutMilliseconds + node.config.appStopTimeoutMilliseconds
+            + node.config.holdTimeoutMilliseconds
+        while MonotonicClock.now() < deadline {
+            if let result = node.shared.withLock({ $0.finishedHandoffs.removeValue(forKey: id) }) {
+                switch result {
+                case .success(let report): return try encoded(.ok, report)
+                case .failure(let error):
+                    return json(error.code == .usage ? .conflict : .serviceUnavailable, ["error": error.message])
+                }
+            }
+            try await Task.sleep(nanoseconds: 10_000_000)
+        }
+        return json(.gatewayTimeout, ["error": "the hand-over did not finish in time; see the node's log"])
+    }
+
+    static func json(_ status: HTTPResponse.Status, _ object: [String: String]) -> Response {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: Array(data) + [10])))
+    }
+
+    static func encoded<T: Encodable>(_ status: HTTPResponse.Status, _ value: T) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        return Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: Array(try encoder.encode(value)) + [10])))
+    }
+}

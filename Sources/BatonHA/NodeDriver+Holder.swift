@@ -1,0 +1,268 @@
+import AsyncHTTPClient
+import BatonCore
+import BatonNode
+import BatonSQLite
+import BatonStore
+import BatonSystem
+
+extension NodeDriver {
+    /// Renews the lease in its own task, and a watchdog that kills the app
+    /// the moment the lease can no longer be proven held, whatever the
+    /// driver is busy with (a slow upload must not delay fencing).
+    func startLeaseTasks() {
+        for task in leaseTasks { task.cancel() }
+        let node = self.node
+        let renew = Task.detached {
+            while !Task.isCancelled {
+                _ = await node.lease.maintain()
+                try? await Task.sleep(nanoseconds: 100_000_000)
+            }
+        }
+        let watchdog = Task.detached {
+            while !Task.isCancelled {
+                if !node.lease.mayWrite {
+                    node.shared.withLock { $0.serving = false }
+                    if let app = node.app, app.isRunning {
+                        node.log("the lease deadline passed; killing the app")
+                        await app.kill()
+                    }
+                }
+                try? await Task.sleep(nanoseconds: 50_000_000)
+            }
+        }
+        leaseTasks = [renew, watchdog]
+    }
+
+    func stopLeaseTasks() {
+        for task in leaseTasks { task.cancel() }
+        leaseTasks = []
+    }
+
+    /// Becomes holder at `epoch`: brings the local copy to the newest state
+    /// the store or the stream gave, starts replicating under the new epoch,
+    /// starts the app and waits until it is ready.
+    func promote(epoch: UInt64) async throws {
+        let localTXID = standby?.txid
+        let localChecksum = standby?.checksum
+        standby?.close()
+        let files = try await ReplicaCatalog.files(in: node.store, headers: false)
+        var keptTXID: UInt64 = 0
+        if let latest = files.map(\.maxTXID).max() {
+            if let localTXID, localTXID >= latest {
+                keptTXID = localTXID
+                log("local copy is at transaction \(localTXID); the store has \(latest)")
+            } else {
+                if localTXID == nil, let checksum = try LocalDatabase.checksum(databasePath) {
+                    // A copy of unknown position: keep it unless the store holds exactly this state.
+                    let newest = files.filter { $0.maxTXID == latest }.min { $0.level < $1.level }!
+                    let trailer = try await ReplicaCatalog.trailer(of: newest, in: node.store)
+                    if trailer.postApplyChecksum != checksum,
+                        let aside = try LocalDatabase.setAside(databasePath, epoch: epoch)
+                    {
+                        log("kept the local database, whose position is unknown, as \(aside)")
+                    }
+                }
+                log(
+                    "catching up from \(node.store.displayURL) (local \(localTXID.map(String.init) ?? "unknown"), store \(latest))"
+                )
+                _ = try await Restorer(store: node.store).restore(
+                    to: databasePath, target: .latest, integrity: .quick, force: true)
+            }
+        } else {
+            _ = localChecksum
+            try LocalDatabase.createIfMissing(databasePath)
+            keptTXID = localTXID ?? 0
+        }
+        standby?.forget()
+        standby = nil
+
+        var options = ReplicatorOptions()
+        options.epoch = epoch
+        options.startAfterTXID = keptTXID
+        options.enableWAL = true
+        options.batchWindowMilliseconds = Int(config.storeBatchWindowMilliseconds)
+        options.stateDirectory = stateDirectory
+        let replicator = try Replicator(databasePath: databasePath, store: node.store, options: options, log: node.log)
+        self.replicator = replicator
+        try await replicator.start()
+        replicator.attach(tap: node.feed)
+        let start = replicator.stats.snapshotsWritten > 0 ? replicator.sealedTXID : replicator.sealedTXID + 1
+        node.shared.withLock {
+            $0.epochStartTXID = start
+            $0.epoch = epoch
+            $0.holderTXID = nil
+        }
+        try await startApp(epoch: epoch)
+        guard node.lease.mayWrite else { throw BatonError(.preconditionFailed, "the lease was lost while starting") }
+        node.shared.withLock { $0.serving = true }
+        log("serving as holder (epoch \(epoch), transaction \(replicator.sealedTXID))")
+    }
+
+    /// Starts the app (if configured) and waits for its ready URL.
+    func startApp(epoch: UInt64) async throws {
+        guard let app = node.app else { return }
+        try app.start(extra: [
+            "BATON_DB": databasePath, "BATON_EPOCH": String(epoch), "BATON_NODE": config.name,
+        ])
+        lastAppStart = MonotonicClock.now()
+        guard let ready = config.appReadyURL else { return }
+        let deadline = MonotonicClock.now() + config.appStartTimeoutMilliseconds
+        while MonotonicClock.now() < deadline {
+            guard app.isRunning else {
+                throw BatonError(.io, "the app exited during start (status \(app.lastExit ?? -1))")
+            }
+            if let reply = try? await node.peers.send(.GET, ready, timeoutMilliseconds: 1000),
+                (200..<300).contains(reply.status)
+            {
+                return
+            }
+            try await Task.sleep(nanoseconds: 50_000_000)
+        }
+        await app.stop(graceMilliseconds: config.appStopTimeoutMilliseconds)
+        throw BatonError(
+            .io, "the app was not ready at \(ready) within \(DurationText.format(config.appStartTimeoutMilliseconds))")
+    }
+
+    /// One holder round: replicate; restart the app if it died.
+    func holderRound() async {
+        guard let replicator else { return }
+        do {
+            try await replicator.step()
+        } catch {
+            log("replication: \(error)")
+        }
+        if let app = node.app, !app.isRunning, node.lease.mayWrite,
+            MonotonicClock.now() - lastAppStart > 1000
+        {
+            log("the app exited (status \(app.lastExit ?? -1)); starting it again")
+            node.shared.withLock { $0.serving = false }
+            do {
+                try await startApp(epoch: machine.epoch)
+                node.shared.withLock { $0.serving = true }
+            } catch {
+                log("\(error)")
+            }
+        }
+    }
+
+    /// Stops being holder. Fencing (`handedOver == false`): kill the app,
+    /// seal what it wrote locally without uploading, and move those files
+    /// aside. Then fold the WAL and adopt the file as a standby copy.
+    func stepDown(epoch: UInt64, handedOver: Bool) async {
+        node.shared.withLock { $0.serving = false }
+        if let app = node.app { await app.kill() }
+        stopLeaseTasks()
+        var position: (UInt64, UInt64)?
+        if let replicator {
+            do {
+                if !handedOver { try replicator.sealCaptured() }
+                position = (replicator.sealedTXID, replicator.sealedChecksum)
+                let unconfirmed = try replicator.pendingFiles()
+                if !handedOver, !unconfirmed.isEmpty {
+                    let aside = "\(stateDirectory)/unconfirmed-epoch-\(epoch)-\(MonotonicClock.now())"
+                    try FileSystem.rename(replicator.pendingDirectory, to: aside)
+                    log("\(unconfirmed.count) sealed files the store never confirmed are kept in \(aside)")
+                }
+            } catch {
+                log("stepping down: \(error)")
+            }
+            replicator.close()
+            self.replicator = nil
+        }
+        node.feed.restarted(txid: 0, checksum: 0)
+        adoptLocalCopy(position: position, epoch: epoch)
+        // Whoever holds the baton now, it is not us; the proxy holds requests until the holder is known.
+        node.shared.withLock { $0.holder = nil }
+        log("stepped down from epoch \(epoch)")
+    }
+
+    /// Makes the database file this node's standby copy at `position` when it matches, else of unknown position.
+    func adoptLocalCopy(position: (txid: UInt64, checksum: UInt64)?, epoch: UInt64) {
+        do {
+            try LocalDatabase.foldWAL(databasePath)
+            let copy = try StandbyDatabase(path: databasePath, directory: stateDirectory + "/standby", log: node.log)
+            if let position, FileSystem.exists(databasePath) {
+                do {
+                    try copy.adopt(txid: position.txid, checksum: position.checksum, epoch: epoch)
+                } catch {
+                    log("\(error); the local copy's position is unknown")
+                    copy.forget()
+                }
+            }
+            standby = copy
+        } catch {
+            log("cannot open the local copy: \(error)")
+            standby = nil
+        }
+    }
+
+    /// Hands the baton to a standby: hold new requests, let in-flight ones
+    /// finish, stop the app, ship the last transactions, wait until the
+    /// standby has them, release the lease and tell the standby to take it.
+    func handOver(epoch: UInt64, to target: String?) async -> Result<Node.HandoffReport, BatonError> {
+        let started = MonotonicClock.now()
+        node.shared.withLock { $0.holdingTraffic = true }
+        let drainDeadline = started + config.holdTimeoutMilliseconds / 2
+        while node.shared.withLock({ $0.inFlight }) > 0, MonotonicClock.now() < drainDeadline {
+            try? await Task.sleep(nanoseconds: 5_000_000)
+        }
+        node.shared.withLock { $0.serving = false }
+        if let app = node.app { await app.stop(graceMilliseconds: config.appStopTimeoutMilliseconds) }
+        guard let replicator else { return .failure(BatonError(.usage, "not replicating")) }
+        do {
+            try replicator.sealCaptured()
+        } catch {
+            log("hand-over: \(error)")
+        }
+        let final = node.feed.latest.txid
+        let candidates = target.map { [$0] } ?? config.peers.map(\.name)
+        var chosen: String?
+        let deadline = MonotonicClock.now() + config.handoffTimeoutMilliseconds
+        while chosen == nil, MonotonicClock.now() < deadline, node.lease.mayWrite {
+            let positions = node.feed.peerPositions
+            chosen = candidates.first { (positions[$0] ?? 0) >= final }
+            if chosen == nil { try? await Task.sleep(nanoseconds: 5_000_000) }
+        }
+        guard let chosen, let peer = config.peers.first(where: { $0.name == chosen }) else {
+            log("hand-over failed: no standby confirmed transaction \(final) in time")
+            return .failure(
+                BatonError(
+                    .busy, "no standby (\(candidates.joined(separator: ", "))) confirmed transaction \(final) in time"))
+        }
+        // The store gets the last files too; a failure here is not fatal (the standby has everything).
+        do {
+            try await replicator.finish()
+        } catch {
+            log("hand-over: the store did not take the last files yet: \(error)")
+        }
+        stopLeaseTasks()
+        await node.lease.release()
+        let elapsedBeforeOffer = MonotonicClock.now() - started
+        _ = try? await node.peers.send(.POST, peer.api + "/takeover", body: Array("{}".utf8), timeoutMilliseconds: 2000)
+        log("handed the baton to \(chosen) at transaction \(final) (traffic held \(elapsedBeforeOffer) ms so far)")
+        let position = (replicator.sealedTXID, replicator.sealedChecksum)
+        replicator.close()
+        self.replicator = nil
+        node.feed.restarted(txid: 0, checksum: 0)
+        adoptLocalCopy(position: position, epoch: epoch)
+        node.shared.withLock {
+            $0.holdingTraffic = false
+            $0.holder = chosen
+            $0.holderAPI = peer.api
+            $0.lastHandoffMilliseconds = elapsedBeforeOffer
+        }
+        return .success(
+            Node.HandoffReport(from: config.name, to: chosen, txid: final, milliseconds: elapsedBeforeOffer))
+    }
+
+    /// A hand-over could not finish: serve again.
+    func resumeHolding() async {
+        do {
+            try await startApp(epoch: machine.epoch)
+            node.shared.withLock { $0.serving = true }
+        } catch {
+            log("could not restart the app after a failed hand-over: \(error)")
+        }
+        node.shared.withLock { $0.holdingTraffic = false }
+    }
+}

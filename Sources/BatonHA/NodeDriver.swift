@@ -1,0 +1,230 @@
+import BatonCore
+import BatonNode
+import BatonSQLite
+import BatonStore
+import BatonSystem
+import Foundation
+
+/// Runs a node: the one task that owns the role machine, the replicator
+/// (holder) and the standby copy, performs the machine's actions, and
+/// publishes the node's state for the API and the proxy.
+final class NodeDriver {
+    let node: Node
+    var machine: NodeStateMachine
+    var replicator: Replicator?
+    var standby: StandbyDatabase?
+    var follower: Task<Void, Never>?
+    var leaseTasks: [Task<Void, Never>] = []
+    var lastAppStart: Int64 = 0
+    var shutdownSeen = false
+
+    var config: NodeConfig { node.config }
+    var databasePath: String { node.config.database }
+    var stateDirectory: String { node.config.database + "-baton" }
+    func log(_ line: String) { node.log(line) }
+
+    init(node: Node) {
+        self.node = node
+        machine = NodeStateMachine(
+            name: node.config.name,
+            timing: .init(heartbeatTimeoutMilliseconds: node.config.heartbeatTimeoutMilliseconds),
+            now: MonotonicClock.now())
+    }
+
+    /// Runs until shut down (`Node.requestShutdown`), handing the baton over first when holding it.
+    func run() async throws {
+        try LocalDatabase.foldWAL(databasePath)
+        standby = try StandbyDatabase(path: databasePath, directory: stateDirectory + "/standby", log: node.log)
+        publish()
+        var action = machine.start(now: MonotonicClock.now())
+        while true {
+            while action != .none {
+                if action == .exit {
+                    finishRun()
+                    return
+                }
+                action = await perform(action)
+                publish()
+            }
+            action = nextAction()
+            if action == .none {
+                let holding = machine.role == .holder
+                if holding { await holderRound() }
+                try? await Task.sleep(nanoseconds: holding ? 20_000_000 : 50_000_000)
+            }
+        }
+    }
+
+    /// Looks at signals, API commands, the lease and the clock, in that order.
+    private func nextAction() -> NodeStateMachine.Action {
+        let now = MonotonicClock.now()
+        let (shutdown, commands, contact, holderEpoch) = node.shared.withLock { state in
+            let commands = state.commands
+            state.commands.removeAll()
+            return (state.shutdownRequested, commands, state.lastContact, state.epoch)
+        }
+        if shutdown, !shutdownSeen {
+            shutdownSeen = true
+            log("shutting down")
+            let action = machine.shutdownRequested()
+            if action != .none { return action }
+        }
+        for command in commands {
+            switch command {
+            case .handoff(let target, let id):
+                let action = machine.handoffRequested(to: target)
+                if case .handOver(let epoch, let to) = action {
+                    pendingHandoffID = id
+                    return .handOver(epoch: epoch, to: to)
+                }
+                node.shared.withLock {
+                    $0.finishedHandoffs[id] = .failure(
+                        BatonError(.usage, "\(config.name) is not serving as holder (role \(machine.role.rawValue))"))
+                }
+            case .takeover:
+                let action = machine.takeoverOffered(now: now)
+                if action != .none {
+                    // About to serve: hold requests here instead of bouncing them back to the old holder.
+                    node.shared.withLock { $0.holdingTraffic = true }
+                    return action
+                }
+            }
+        }
+        if [.holder, .promoting, .handingOver].contains(machine.role), !node.lease.mayWrite {
+            log("the lease can no longer be proven held; fencing")
+            return machine.leaseLost()
+        }
+        if machine.role == .standby, contact != .min { machine.contact(holderEpoch: holderEpoch, now: contact) }
+        return machine.tick(now: now)
+    }
+
+    /// The hand-over request being served (answered when it ends).
+    var pendingHandoffID: UInt64?
+
+    private func perform(_ action: NodeStateMachine.Action) async -> NodeStateMachine.Action {
+        let now = MonotonicClock.now()
+        switch action {
+        case .none, .exit:
+            return action
+        case .tryAcquire:
+            do {
+                switch try await node.lease.tryAcquire(minimumEpoch: machine.epoch) {
+                case .acquired(let epoch):
+                    log("took the baton (epoch \(epoch))")
+                    startLeaseTasks()
+                    return machine.acquired(epoch: epoch, now: MonotonicClock.now())
+                case .held(let record):
+                    node.shared.withLock { $0.holdingTraffic = false }
+                    remember(record)
+                    return machine.leaseHeld(holder: record.holder, epoch: record.epoch, now: MonotonicClock.now())
+                }
+            } catch {
+                node.shared.withLock { $0.holdingTraffic = false }
+                log("cannot read the lease: \(error)")
+                return await holderFromPeers()
+            }
+        case .readLease:
+            do {
+                guard let (record, _) = try await LeaseClient.read(node.store) else { return .none }
+                let storeNow = try await node.store.storeTimeMilliseconds()
+                guard record.holder != config.name, !record.isExpired(atStoreTime: storeNow) else { return .none }
+                remember(record)
+                return machine.leaseHeld(holder: record.holder, epoch: record.epoch, now: MonotonicClock.now())
+            } catch {
+                log("cannot read the lease: \(error)")
+                return await holderFromPeers()
+            }
+        case .follow(let holder, let epoch):
+            startFollowing(holder: holder, epoch: epoch)
+            return .none
+        case .promote(let epoch):
+            await stopFollowing()
+            do {
+                try await promote(epoch: epoch)
+                node.shared.withLock {
+                    $0.failovers = machine.failovers
+                    $0.holdingTraffic = false
+                }
+                return machine.promoted()
+            } catch {
+                node.shared.withLock { $0.holdingTraffic = false }
+                log("could not become holder: \(error)")
+                return machine.promotionFailed()
+            }
+        case .fence(let epoch):
+            await stepDown(epoch: epoch, handedOver: false)
+            return machine.steppedDown(now: MonotonicClock.now())
+        case .handOver(let epoch, let target):
+            let result = await handOver(epoch: epoch, to: target)
+            if let id = pendingHandoffID {
+                node.shared.withLock { $0.finishedHandoffs[id] = result }
+                pendingHandoffID = nil
+            }
+            if case .success = result {
+                node.shared.withLock { $0.handoffs = machine.handoffs + 1 }
+                return machine.handoffFinished(now: MonotonicClock.now())
+            }
+            return machine.handoffFailed()
+        case .resumeHolding:
+            await resumeHolding()
+            _ = now
+            return .none
+        }
+    }
+
+    /// The store cannot be read: a peer that says it holds a newer or equal
+    /// epoch is followed (for the stream and the proxy; taking the baton still needs the store).
+    private func holderFromPeers() async -> NodeStateMachine.Action {
+        guard machine.role == .standby || machine.role == .starting else { return .none }
+        for peer in config.peers {
+            guard let reply = try? await node.peers.send(.GET, peer.api + "/status", timeoutMilliseconds: 1000),
+                reply.status == 200,
+                let status = try? JSONDecoder().decode(NodeStatus.self, from: Data(reply.body)),
+                status.role == NodeStateMachine.Role.holder.rawValue, status.epoch >= machine.epoch
+            else { continue }
+            remember(LeaseRecord(holder: peer.name, address: peer.api, epoch: status.epoch, expiresAtMilliseconds: 0))
+            return machine.leaseHeld(holder: peer.name, epoch: status.epoch, now: MonotonicClock.now())
+        }
+        return .none
+    }
+
+    private func remember(_ record: LeaseRecord) {
+        node.shared.withLock { state in
+            state.holder = record.holder
+            state.holderAPI = record.address.isEmpty ? nil : record.address
+            state.epoch = max(state.epoch, record.epoch)
+        }
+    }
+
+    /// Copies the machine's view into the shared state.
+    func publish() {
+        let role = machine.role
+        let epoch = machine.epoch
+        let holder = machine.holder
+        let local = replicator?.sealedTXID ?? standby?.txid
+        let feedLatest = node.feed.latest.txid
+        node.shared.withLock { state in
+            state.role = role
+            state.epoch = max(state.epoch, epoch)
+            if role == .holder || role == .promoting || role == .handingOver {
+                state.holder = config.name
+                state.holderAPI = config.advertisedAPI
+                state.localTXID = max(local ?? 0, feedLatest)
+            } else {
+                // Keep the last holder known (from the lease or a hand-over) until a newer one is seen:
+                // the proxy keeps forwarding there, and retries while it cannot connect.
+                if let holder { state.holder = holder }
+                state.localTXID = local
+            }
+        }
+    }
+
+    private func finishRun() {
+        for task in leaseTasks { task.cancel() }
+        follower?.cancel()
+        replicator?.close()
+        standby?.close()
+        node.shared.withLock { $0.role = .stopped }
+        log("stopped")
+    }
+}

@@ -1,0 +1,90 @@
+import BatonStore
+import Prometheus
+import Synchronization
+
+/// The node's Prometheus metrics (`GET /metrics`). Gauges are set from the
+/// node's status when scraped; counters grow as things happen.
+final class NodeMetrics: Sendable {
+    let registry = PrometheusCollectorRegistry()
+    private let roles = ["starting", "standby", "promoting", "holder", "handingOver", "steppingDown", "stopped"]
+    private let roleGauges: [String: Gauge]
+    private let epoch: Gauge
+    private let txid: Gauge
+    private let lagTransactions: Gauge
+    private let lagSeconds: Gauge
+    private let leaseSeconds: Gauge
+    private let appRunning: Gauge
+    private let failovers: Gauge
+    private let handoffs: Gauge
+    /// Transactions sent to standbys.
+    let streamedTransactions: Counter
+    /// Bytes sent to standbys.
+    let streamedBytes: Counter
+    /// Transactions applied from the holder (standby).
+    let appliedTransactions: Counter
+    private let storeRequests: Mutex<[StoreMetrics.Key: Counter]> = Mutex([:])
+    private let storeSeen: Mutex<[StoreMetrics.Key: Int]> = Mutex([:])
+    private let storeBytesUp: Gauge
+    private let storeBytesDown: Gauge
+    private let storeMetrics: StoreMetrics
+
+    init(storeMetrics: StoreMetrics) {
+        self.storeMetrics = storeMetrics
+        var gauges: [String: Gauge] = [:]
+        for role in roles {
+            gauges[role] = registry.makeGauge(
+                name: "baton_role", labels: [("role", role)], help: "1 for the node's current role")
+        }
+        roleGauges = gauges
+        epoch = registry.makeGauge(name: "baton_epoch", help: "Lease epoch held or last seen")
+        txid = registry.makeGauge(name: "baton_txid", help: "Newest transaction in the local database")
+        lagTransactions = registry.makeGauge(
+            name: "baton_replication_lag_transactions", help: "Standby: transactions behind the holder")
+        lagSeconds = registry.makeGauge(
+            name: "baton_replication_lag_seconds", help: "Standby: seconds since it was last caught up")
+        leaseSeconds = registry.makeGauge(
+            name: "baton_lease_time_left_seconds", help: "Holder: seconds until writes stop unless renewed")
+        appRunning = registry.makeGauge(name: "baton_app_running", help: "1 while the app runs on this node")
+        failovers = registry.makeGauge(name: "baton_failovers", help: "Takeovers after a failed holder seen here")
+        handoffs = registry.makeGauge(name: "baton_handoffs", help: "Hand-overs away from this node")
+        streamedTransactions = registry.makeCounter(
+            name: "baton_streamed_transactions_total", help: "Transactions sent to standbys")
+        streamedBytes = registry.makeCounter(name: "baton_streamed_bytes_total", help: "Bytes sent to standbys")
+        appliedTransactions = registry.makeCounter(
+            name: "baton_applied_transactions_total", help: "Transactions applied from the holder")
+        storeBytesUp = registry.makeGauge(name: "baton_store_uploaded_bytes", help: "Bytes sent to the store")
+        storeBytesDown = registry.makeGauge(name: "baton_store_downloaded_bytes", help: "Bytes read from the store")
+    }
+
+    /// The text exposition, with gauges taken from `status`.
+    func render(_ status: NodeStatus) -> [UInt8] {
+        for (role, gauge) in roleGauges { gauge.set(to: role == status.role ? 1.0 : 0.0) }
+        epoch.set(Double(status.epoch))
+        txid.set(Double(status.txid ?? 0))
+        lagTransactions.set(Double(status.lagTransactions ?? 0))
+        lagSeconds.set(Double(status.lagMilliseconds ?? 0) / 1000)
+        leaseSeconds.set(Double(status.leaseTimeLeftMilliseconds ?? 0) / 1000)
+        appRunning.set(to: status.appRunning ? 1.0 : 0.0)
+        failovers.set(Double(status.failovers))
+        handoffs.set(Double(status.handoffs))
+        let bytes = storeMetrics.bytes
+        storeBytesUp.set(Double(bytes.up))
+        storeBytesDown.set(Double(bytes.down))
+        for (key, count) in storeMetrics.requests {
+            let counter = storeRequests.withLock { counters in
+                if let existing = counters[key] { return existing }
+                let made = registry.makeCounter(
+                    name: "baton_store_requests_total", labels: [("kind", key.kind), ("outcome", key.outcome)],
+                    help: "Requests to the store by kind and outcome")
+                counters[key] = made
+                return made
+            }
+            let delta = storeSeen.withLock { seen -> Int in
+                defer { seen[key] = count }
+                return count - (seen[key] ?? 0)
+            }
+            if delta > 0 { counter.increment(by: Int64(delta)) }
+        }
+        return registry.emitToBuffer()
+    }
+}

@@ -1,0 +1,51 @@
+import BatonCore
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// Runs a node's three services in one group: the front proxy, the node API
+/// and the driver. SIGTERM/SIGINT shut the driver down first (a holder
+/// hands over), then the API, then the proxy, which finishes the requests
+/// it holds or forwards.
+public struct NodeService: Service {
+    let node: Node
+
+    /// The driver as a service for `node`.
+    public init(node: Node) { self.node = node }
+
+    public func run() async throws {
+        let driver = NodeDriver(node: node)
+        try await withGracefulShutdownHandler {
+            try await driver.run()
+        } onGracefulShutdown: { [node] in
+            node.requestShutdown()
+        }
+    }
+
+    /// Runs `node` until a signal stops it.
+    public static func runUntilSignalled(_ node: Node) async throws {
+        var logger = Logger(label: "baton")
+        logger.logLevel = .warning
+        let config = node.config
+        guard let api = HostPort(config.apiListen) else { throw BatonError(.usage, "bad api.listen") }
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let listen = config.proxyListen, let proxy = HostPort(listen) {
+            let app = Application(
+                responder: FrontProxy(node: node).responder(),
+                configuration: .init(address: .hostname(proxy.host, port: proxy.port), serverName: nil),
+                logger: logger)
+            services.append(.init(service: app, successTerminationBehavior: .gracefullyShutdownGroup))
+        }
+        let apiApp = Application(
+            router: NodeAPI(node: node).router(),
+            configuration: .init(address: .hostname(api.host, port: api.port), serverName: nil), logger: logger)
+        services.append(.init(service: apiApp, successTerminationBehavior: .gracefullyShutdownGroup))
+        services.append(
+            .init(
+                service: NodeService(node: node), successTerminationBehavior: .gracefullyShutdownGroup,
+                failureTerminationBehavior: .gracefullyShutdownGroup))
+        let group = ServiceGroup(
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}

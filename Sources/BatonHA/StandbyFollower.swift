@@ -1,0 +1,130 @@
+import BatonCore
+import BatonNode
+import BatonSystem
+import Foundation
+
+/// The standby's side of the stream: asks the holder for what follows its
+/// position (a long poll that doubles as the heartbeat), applies it, and
+/// when the holder says the copy diverged or fell behind its window, keeps
+/// the copy aside (if it cannot be proven a prefix) and rebuilds it from the store.
+struct StandbyFollower: Sendable {
+    let node: Node
+    let copy: UncheckedBox<StandbyDatabase>
+    let holderAPI: String
+
+    func run() async {
+        var failures = 0
+        while !Task.isCancelled {
+            do {
+                let delay = try await round()
+                failures = 0
+                if delay > 0 { try await Task.sleep(nanoseconds: UInt64(delay) * 1_000_000) }
+            } catch is CancellationError {
+                return
+            } catch {
+                if Task.isCancelled { return }
+                failures += 1
+                if failures == 1 || failures % 50 == 0 { node.log("stream from \(holderAPI): \(error)") }
+                try? await Task.sleep(nanoseconds: 100_000_000)
+            }
+        }
+    }
+
+    /// One request; returns how long to wait before the next.
+    private func round() async throws -> Int64 {
+        let database = copy.value
+        guard let txid = database.txid, let checksum = database.checksum else {
+            try await locateOrRebuild()
+            return 0
+        }
+        let url = "\(holderAPI)/stream?after=\(txid)&checksum=\(LTXFileInfo.hex(checksum))&node=\(node.config.name)"
+        let reply = try await node.peers.send(.GET, url, timeoutMilliseconds: 5000, maxBytes: 64 << 20)
+        let epoch = reply.headers.first(name: "X-Baton-Epoch").flatMap(UInt64.init) ?? 0
+        let holderTXID = reply.headers.first(name: "X-Baton-TXID").flatMap(UInt64.init)
+        let epochStart = reply.headers.first(name: "X-Baton-Epoch-Start").flatMap(UInt64.init) ?? 0
+        switch reply.status {
+        case 200:
+            let records = try FramedBatch.decode(reply.body)
+            if !records.isEmpty {
+                try database.apply(records)
+                node.metrics.appliedTransactions.increment(by: Int64(records.count))
+            }
+            let now = MonotonicClock.now()
+            node.shared.withLock { state in
+                state.lastContact = now
+                state.epoch = max(state.epoch, epoch)
+                state.holderTXID = holderTXID
+                state.localTXID = database.txid
+                state.epochStartTXID = epochStart
+                if let holderTXID, (database.txid ?? 0) >= holderTXID { state.lastCaughtUp = now }
+            }
+            return 0
+        case 409:
+            let reason = String(decoding: reply.body, as: UTF8.self)
+            node.log("the local copy diverged from the holder: \(reason)")
+            try await rebuild(keepAside: true, epoch: epoch, epochStart: epochStart)
+            return 0
+        case 410:
+            let reason = String(decoding: reply.body, as: UTF8.self)
+            node.log("the local copy is behind the holder's stream: \(reason)")
+            let proven = try await isPrefixOfStore(txid: txid, checksum: checksum)
+            try await rebuild(keepAside: !proven, epoch: epoch, epochStart: epochStart)
+            return 0
+        case 401, 403:
+            node.log(
+                "the holder refused the stream request (\(reply.status)): check that both nodes use the same token")
+            return 2000
+        default:
+            return 100
+        }
+    }
+
+    /// A copy whose position is unknown: ask the holder where its checksum
+    /// was; if nowhere, keep the copy aside and rebuild from the store.
+    private func locateOrRebuild() async throws {
+        let database = copy.value
+        if let checksum = try LocalDatabase.checksum(database.path) {
+            let reply = try await node.peers.send(
+                .GET, "\(holderAPI)/locate?checksum=\(LTXFileInfo.hex(checksum))", timeoutMilliseconds: 5000)
+            if reply.status == 200, let txid = UInt64(String(decoding: reply.body, as: UTF8.self)) {
+                try database.adopt(txid: txid, checksum: checksum, epoch: 0)
+                node.log("the local copy is the holder's state at transaction \(txid)")
+                return
+            }
+            guard reply.status == 404 else { throw BatonError(.io, "locate answered \(reply.status)") }
+            let epoch = reply.headers.first(name: "X-Baton-Epoch").flatMap(UInt64.init) ?? 0
+            let start = reply.headers.first(name: "X-Baton-Epoch-Start").flatMap(UInt64.init) ?? 0
+            try await rebuild(keepAside: true, epoch: epoch, epochStart: start)
+        } else {
+            let reply = try await node.peers.send(.GET, "\(holderAPI)/locate?checksum=0", timeoutMilliseconds: 5000)
+            let epoch = reply.headers.first(name: "X-Baton-Epoch").flatMap(UInt64.init) ?? 0
+            let start = reply.headers.first(name: "X-Baton-Epoch-Start").flatMap(UInt64.init) ?? 0
+            try await rebuild(keepAside: false, epoch: epoch, epochStart: start)
+        }
+    }
+
+    /// Whether the store holds a file ending at `txid` whose result has `checksum`.
+    private func isPrefixOfStore(txid: UInt64, checksum: UInt64) async throws -> Bool {
+        let files = try await ReplicaCatalog.files(in: node.store, headers: false)
+        for file in files where file.maxTXID == txid {
+            if try await ReplicaCatalog.trailer(of: file, in: node.store).postApplyChecksum == checksum { return true }
+        }
+        return false
+    }
+
+    /// Replaces the copy with the store's newest state (fenced by the holder's epoch).
+    private func rebuild(keepAside: Bool, epoch: UInt64, epochStart: UInt64) async throws {
+        let database = copy.value
+        // Named after the epoch that wrote the copy's last transaction.
+        let copyEpoch = database.epoch > 0 ? database.epoch : epoch
+        database.forget()
+        if keepAside, let aside = try LocalDatabase.setAside(database.path, epoch: copyEpoch) {
+            node.log("kept the diverged copy as \(aside)")
+        }
+        let starts: [UInt64: UInt64] = epoch > 0 && epochStart > 0 ? [epoch: epochStart] : [:]
+        let result = try await Restorer(store: node.store).restore(
+            to: database.path, target: .latest, integrity: .quick, force: true, epochStarts: starts)
+        try database.adopt(txid: result.txid, checksum: result.checksum, epoch: epoch)
+        node.log("rebuilt the local copy from \(node.store.displayURL) at transaction \(result.txid)")
+    }
+}

@@ -1,0 +1,215 @@
+"""A Baton HA cluster for the integration tests: `baton node` processes on
+free loopback ports, each with the demo counter app (`baton demo-app`) as its
+supervised app, configured through a YAML file (so the config path is
+exercised too). Clients write through the front proxies and keep a history
+of acknowledged writes with the epoch that acknowledged them."""
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from conftest import BATON
+from s3support import free_port
+
+
+def http(method, url, timeout=5.0, body=None, headers=None):
+    """(status, body text); status 0 when the connection failed."""
+    request = urllib.request.Request(url, method=method, data=body, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as error:
+        return 0, str(error)
+
+
+class Member:
+    def __init__(self, cluster, name):
+        self.cluster = cluster
+        self.name = name
+        self.api_port = free_port()
+        self.proxy_port = free_port()
+        self.app_port = free_port()
+        self.dir = cluster.root / name
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.db = self.dir / "app.db"
+        self.log = self.dir / "node.log"
+        self.proc = None
+
+    @property
+    def api(self):
+        return f"http://127.0.0.1:{self.api_port}"
+
+    @property
+    def proxy(self):
+        return f"http://127.0.0.1:{self.proxy_port}"
+
+    def write_config(self, store):
+        peers = "\n".join(
+            f"  - name: {p.name}\n    api: {p.api}\n    proxy: {p.proxy}" for p in self.cluster.members if p is not self)
+        text = f"""name: {self.name}
+database: {self.db}
+store: ${{TEST_STORE_{self.name.upper()}}}
+api:
+  listen: 127.0.0.1:{self.api_port}
+proxy:
+  listen: 127.0.0.1:{self.proxy_port}
+  upstream: http://127.0.0.1:{self.app_port}
+app:
+  command: "'{BATON}' demo-app --listen 127.0.0.1:{self.app_port}"
+  ready: http://127.0.0.1:{self.app_port}/health
+  stopTimeout: 5s
+peers:
+{peers}
+lease:
+  ttl: {self.cluster.ttl}
+  heartbeatTimeout: 1s
+handoff:
+  holdTimeout: 20s
+"""
+        path = self.dir / "baton.yml"
+        path.write_text(text)
+        return path
+
+    def start(self):
+        config = self.write_config(self.cluster.stores[self.name])
+        env = {**os.environ, f"TEST_STORE_{self.name.upper()}": self.cluster.stores[self.name]}
+        self.proc = subprocess.Popen([BATON, "node", "--config", str(config)], stdout=open(self.log, "ab"),
+                                     stderr=subprocess.STDOUT, env=env)
+
+    def status(self):
+        code, body = http("GET", self.api + "/status", timeout=2)
+        return json.loads(body) if code == 200 else None
+
+    def get(self, path):
+        return http("GET", self.api + path, timeout=2)[0]
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def log_text(self):
+        return self.log.read_text() if self.log.exists() else ""
+
+
+class Cluster:
+    def __init__(self, root, store, names=("a", "b"), ttl="3s", stores=None):
+        self.root = Path(root)
+        self.ttl = ttl
+        self.members = []
+        for name in names:
+            self.members.append(Member(self, name))
+        self.stores = stores or {name: store for name in names}
+
+    def __getitem__(self, name):
+        return next(m for m in self.members if m.name == name)
+
+    def start(self):
+        for member in self.members:
+            member.start()
+
+    def stop(self):
+        for member in self.members:
+            if member.proc and member.proc.poll() is None:
+                member.proc.send_signal(signal.SIGTERM)
+        for member in self.members:
+            if member.proc:
+                try:
+                    member.proc.wait(30)
+                except subprocess.TimeoutExpired:
+                    member.proc.kill()
+                    member.proc.wait()
+
+    def holder(self, timeout=30, among=None):
+        """The member whose /primary answers 200."""
+        deadline = time.monotonic() + timeout
+        candidates = among or self.members
+        while time.monotonic() < deadline:
+            for member in candidates:
+                if member.proc and member.proc.poll() is None and member.get("/primary") == 200:
+                    return member
+            time.sleep(0.05)
+        logs = "\n".join(f"--- {m.name}\n{m.log_text()[-3000:]}" for m in self.members)
+        raise AssertionError(f"no holder within {timeout} s\n{logs}")
+
+    def wait_streaming(self, member, timeout=30):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if member.get("/replica") == 200:
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"{member.name} is not streaming:\n{member.log_text()[-3000:]}")
+
+    def wait_caught_up(self, standby, holder, timeout=30):
+        """Waits until the standby applied what the holder captured; the holder
+        polls its WAL every 20 ms, so a commit just acknowledged is captured first."""
+        time.sleep(0.2)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            a, b = holder.status(), standby.status()
+            if a and b and b.get("txid") is not None and b["txid"] >= (a.get("txid") or 0):
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"{standby.name} did not catch up with {holder.name}")
+
+
+class Load:
+    """Client threads writing unique keys through proxies; each acknowledged
+    write is kept with its epoch and send/receive times (monotonic)."""
+
+    def __init__(self, proxies, threads=4, prefix="w"):
+        self.proxies = proxies
+        self.threads = threads
+        self.prefix = prefix
+        self.lock = threading.Lock()
+        self.acks = []  # (key, epoch, sent, received)
+        self.committed_at = {}  # key -> the app's commit time (wall clock, seconds)
+        self.failures = []  # (key, status, text, sent, received)
+        self.stopping = threading.Event()
+        self.workers = []
+        self.counter = 0
+
+    def _next_key(self):
+        with self.lock:
+            self.counter += 1
+            return f"{self.prefix}-{self.counter}"
+
+    def _run(self, index):
+        proxy = self.proxies[index % len(self.proxies)]
+        while not self.stopping.is_set():
+            key = self._next_key()
+            sent = time.monotonic()
+            status, text = http("POST", f"{proxy}/write?key={key}", timeout=30, body=b"")
+            received = time.monotonic()
+            with self.lock:
+                if status == 200:
+                    answer = json.loads(text)
+                    self.acks.append((key, answer["epoch"], sent, received))
+                    self.committed_at[key] = answer["at"] / 1000.0
+                else:
+                    self.failures.append((key, status, text[:200], sent, received))
+            time.sleep(0.005)
+
+    def start(self):
+        for index in range(self.threads):
+            worker = threading.Thread(target=self._run, args=(index,), daemon=True)
+            worker.start()
+            self.workers.append(worker)
+
+    def stop(self):
+        self.stopping.set()
+        for worker in self.workers:
+            worker.join(60)
+
+
+def keys(proxy):
+    status, text = http("GET", f"{proxy}/keys", timeout=30)
+    assert status == 200, text
+    return set(text.split())

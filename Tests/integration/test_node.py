@@ -1,0 +1,295 @@
+"""The HA node with real processes on loopback: crash failover, hand-over
+under load, health endpoints in every role, rejoin after divergence, a
+holder partitioned from the store, and HAProxy routing by /primary."""
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import time
+
+import pytest
+
+from cluster import Cluster, Load, http, keys
+from conftest import BATON, baton
+from s3support import FaultProxy, Moto, free_port
+
+
+@pytest.fixture
+def s3(tmp_path, monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    moto = Moto(tmp_path / "moto.log")
+    try:
+        moto.create_bucket("hanode")
+        yield moto
+    finally:
+        moto.stop()
+
+
+def store_url(kind, tmp_path, s3_server):
+    if kind == "file":
+        return f"file://{tmp_path}/replica"
+    return f"s3://hanode/app?endpoint={s3_server.endpoint}"
+
+
+def assert_roles(holder, standby):
+    assert holder.get("/health") == 200 and standby.get("/health") == 200
+    assert holder.get("/primary") == 200
+    assert holder.get("/replica") == 503
+    assert standby.get("/primary") == 503
+    assert standby.get("/replica") == 200
+
+
+@pytest.mark.parametrize("kind", ["file", "s3"])
+def test_crash_failover_keeps_every_streamed_write(tmp_path, kind, request):
+    s3_server = request.getfixturevalue("s3") if kind == "s3" else None
+    cluster = Cluster(tmp_path, store_url(kind, tmp_path, s3_server), ttl="3s")
+    cluster.start()
+    load = None
+    try:
+        holder = cluster.holder()
+        standby = cluster["b" if holder.name == "a" else "a"]
+        cluster.wait_streaming(standby)
+        assert_roles(holder, standby)
+        assert standby.get("/replica?lag=1000") == 200
+        assert standby.get("/replica?lag=bogus") == 400
+
+        load = Load([holder.proxy, standby.proxy], threads=4)
+        load.start()
+        time.sleep(3)
+        killed_at = time.monotonic()
+        holder.kill()  # the node; its app gets SIGKILL with it (parent-death signal)
+        new = cluster.holder(timeout=30, among=[standby])
+        serving_at = time.monotonic()
+        time.sleep(1.5)
+        load.stop()
+
+        # The standby serves writes within TTL + 1 s (+ detection) of the crash.
+        first_new = min(received for _, epoch, _, received in load.acks if epoch > 1)
+        took = first_new - killed_at
+        print(f"\n[{kind}] crash failover: serving after {serving_at - killed_at:.2f} s, first new write after {took:.2f} s")
+        assert took < 3.0 + 1.0 + 1.5, cluster["a"].log_text() + cluster["b"].log_text()
+
+        stored = keys(new.proxy)
+        acknowledged_before = [(k, r) for k, e, _, r in load.acks if e == 1]
+        lost = [k for k, r in acknowledged_before if k not in stored]
+        # Asynchronous mode: only writes acknowledged in the last moments before the crash may be lost.
+        streamed = [k for k, r in acknowledged_before if r < killed_at - 0.5]
+        assert [k for k in streamed if k not in stored] == []
+        print(f"[{kind}] {len(acknowledged_before)} writes acknowledged before the crash, {len(lost)} lost (async)")
+        assert len(lost) <= 20
+        # Every write of the new epoch is there.
+        assert all(k in stored for k, e, _, _ in load.acks if e > 1)
+        assert new.get("/primary") == 200 and new.status()["failovers"] == 1
+        assert new.get("/replica") == 503
+    finally:
+        if load:
+            load.stop()
+        cluster.stop()
+
+
+def test_handoff_under_load_fails_no_request(tmp_path):
+    cluster = Cluster(tmp_path, f"file://{tmp_path}/replica", ttl="5s")
+    cluster.start()
+    load = None
+    try:
+        first = cluster.holder()
+        second = cluster["b" if first.name == "a" else "a"]
+        cluster.wait_streaming(second)
+        load = Load([first.proxy, second.proxy], threads=4)
+        load.start()
+        time.sleep(2)
+
+        # Planned: `baton handoff` on the holder.
+        started = time.monotonic()
+        result = baton("handoff", "--node", first.api, "--to", second.name, timeout=60)
+        assert f"to {second.name}" in result.stdout
+        assert cluster.holder(among=[second], timeout=10) is second
+        switch = time.monotonic() - started
+        time.sleep(2)
+        assert first.get("/replica") in (200, 503)
+        cluster.wait_streaming(first)
+
+        # SIGTERM on the holder: it hands over before exiting. Clients use the surviving node's proxy.
+        load.stop()
+        load2 = Load([first.proxy], threads=4, prefix="t")
+        load2.start()
+        time.sleep(2)
+        second.proc.send_signal(signal.SIGTERM)
+        assert second.proc.wait(60) == 0, second.log_text()
+        assert cluster.holder(among=[first], timeout=10) is first
+        time.sleep(2)
+        load2.stop()
+
+        failures = load.failures + load2.failures
+        assert failures == [], failures[:5]
+        stalls = [r - s for _, _, s, r in load.acks + load2.acks]
+        print(f"\nhand-over: baton handoff returned after {switch:.2f} s; slowest request {max(stalls) * 1000:.0f} ms")
+        stored = keys(first.proxy)
+        assert all(k in stored for k, _, _, _ in load.acks + load2.acks)
+        epochs = sorted({e for _, e, _, _ in load.acks + load2.acks})
+        assert epochs == [1, 2, 3]
+    finally:
+        if load:
+            load.stop()
+        cluster.stop()
+
+
+def checksum_of(db):
+    connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return connection.execute("SELECT group_concat(key, ',') FROM (SELECT key FROM writes ORDER BY key)").fetchone()
+    finally:
+        connection.close()
+
+
+def test_an_old_holder_keeps_its_diverged_copy_and_rejoins(tmp_path):
+    cluster = Cluster(tmp_path, f"file://{tmp_path}/replica", ttl="3s")
+    cluster.start()
+    try:
+        old = cluster.holder()
+        standby = cluster["b" if old.name == "a" else "a"]
+        cluster.wait_streaming(standby)
+        for i in range(10):
+            assert http("POST", f"{old.proxy}/write?key=common-{i}", body=b"")[0] == 200
+        cluster.wait_caught_up(standby, old)
+
+        # The standby stops hearing; the holder accepts writes the standby never gets; then the holder freezes.
+        standby.proc.send_signal(signal.SIGSTOP)
+        for i in range(5):
+            assert http("POST", f"{old.proxy}/write?key=lost-{i}", body=b"")[0] == 200
+        time.sleep(0.3)
+        old.proc.send_signal(signal.SIGSTOP)
+        time.sleep(4)  # longer than the TTL: the lease expires on the store's clock
+        standby.proc.send_signal(signal.SIGCONT)
+        new = cluster.holder(among=[standby], timeout=30)
+        for i in range(5):
+            assert http("POST", f"{new.proxy}/write?key=new-{i}", body=b"")[0] == 200
+
+        # The old holder wakes up: it must fence itself, keep its copy aside and follow the new holder.
+        old.proc.send_signal(signal.SIGCONT)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and old.get("/replica?lag=0") != 200:
+            time.sleep(0.1)
+        assert old.get("/replica?lag=0") == 200, old.log_text()
+        assert old.get("/primary") == 503
+        cluster.wait_caught_up(old, new)
+        # Converged: the same rows on both (the standby's copy is read while nothing writes).
+        time.sleep(0.5)
+        assert checksum_of(old.db) == checksum_of(new.db)
+        stored = keys(new.proxy)
+        assert {f"new-{i}" for i in range(5)} <= stored
+        assert not ({f"lost-{i}" for i in range(5)} & stored)
+        # Nothing silently thrown away: the diverged copy holds the writes only it had.
+        aside = sorted(old.dir.glob("app.db.diverged-*"))
+        assert aside, old.log_text()
+        copy = sqlite3.connect(f"file:{aside[0]}?mode=ro", uri=True)
+        kept = {row[0] for row in copy.execute("SELECT key FROM writes")}
+        copy.close()
+        assert {f"lost-{i}" for i in range(5)} <= kept
+        assert "diverged" in old.log_text()
+    finally:
+        for member in cluster.members:
+            if member.proc and member.proc.poll() is None:
+                member.proc.send_signal(signal.SIGCONT)
+        cluster.stop()
+
+
+def test_a_holder_cut_off_from_the_store_stops_writes_before_the_standby_starts(tmp_path, s3):
+    proxy = FaultProxy(s3.port)
+    direct = f"s3://hanode/app?endpoint={s3.endpoint}"
+    through_proxy = f"s3://hanode/app?endpoint={proxy.endpoint}&timeout=1s"
+    # Node a reaches the store through the fault proxy; b directly. a starts first so it holds.
+    cluster = Cluster(tmp_path, direct, ttl="3s", stores={"a": through_proxy, "b": direct})
+    load = None
+    try:
+        cluster["a"].start()
+        assert cluster.holder(among=[cluster["a"]]) is cluster["a"]
+        cluster["b"].start()
+        cluster.wait_streaming(cluster["b"])
+        load = Load([cluster["a"].proxy, cluster["b"].proxy], threads=4)
+        load.start()
+        time.sleep(2)
+        proxy.kinds = ("503", "drop-before")
+        proxy.rate = 1.0
+        cut_at = time.monotonic()
+        new = cluster.holder(among=[cluster["b"]], timeout=30)
+        time.sleep(2)
+        load.stop()
+        old_commits = [load.committed_at[k] for k, e, _, _ in load.acks if e == 1]
+        new_commits = [load.committed_at[k] for k, e, _, _ in load.acks if e == 2]
+        assert old_commits and new_commits
+        # At no time did both accept writes: every epoch-1 commit (by the app's clock; both
+        # nodes share this machine's clock) precedes every epoch-2 commit.
+        last_old, first_new = max(old_commits), min(new_commits)
+        cut_wall = time.time() - (time.monotonic() - cut_at)
+        print(f"\npartition: epoch 1's last commit {last_old - cut_wall:.2f} s after the cut; "
+              f"epoch 2's first {first_new - cut_wall:.2f} s after it")
+        assert last_old < first_new
+        last_old = cut_at + (last_old - cut_wall)
+        assert last_old - cut_at < 3.0  # stopped within the TTL of its last renewal
+        assert "fencing" in cluster["a"].log_text() or "killing the app" in cluster["a"].log_text()
+        assert new.get("/primary") == 200 and cluster["a"].get("/primary") == 503
+    finally:
+        if load:
+            load.stop()
+        cluster.stop()
+        proxy.stop()
+
+
+def test_haproxy_routes_to_the_holder_by_its_health_check(tmp_path):
+    haproxy = shutil.which("haproxy")
+    if not haproxy:
+        pytest.skip("haproxy is not installed (scripts/setup --tests installs Debian's haproxy)")
+    cluster = Cluster(tmp_path, f"file://{tmp_path}/replica", ttl="3s")
+    cluster.start()
+    port = free_port()
+    servers = "\n".join(
+        f"    server {m.name} 127.0.0.1:{m.proxy_port} check port {m.api_port} inter 200ms fall 1 rise 1"
+        for m in cluster.members)
+    config = tmp_path / "haproxy.cfg"
+    config.write_text(f"""global
+    maxconn 256
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 30s
+    timeout server 30s
+    retries 3
+    option redispatch
+frontend app
+    bind 127.0.0.1:{port}
+    default_backend holder
+backend holder
+    option httpchk GET /primary
+    http-check expect status 200
+{servers}
+""")
+    process = subprocess.Popen([haproxy, "-f", str(config), "-db"], stdout=open(tmp_path / "haproxy.log", "wb"),
+                               stderr=subprocess.STDOUT)
+    try:
+        holder = cluster.holder()
+        front = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and http("POST", f"{front}/write?key=h-0", body=b"")[0] != 200:
+            time.sleep(0.2)
+        status, text = http("POST", f"{front}/write?key=h-1", body=b"")
+        assert status == 200 and '"epoch":1' in text
+        standby = next(m for m in cluster.members if m is not holder)
+        cluster.wait_caught_up(standby, holder)
+        holder.kill()
+        other = cluster.holder(among=[m for m in cluster.members if m is not holder], timeout=30)
+        deadline = time.monotonic() + 20
+        status = 0
+        while time.monotonic() < deadline:
+            status, text = http("POST", f"{front}/write?key=h-2-{int(time.monotonic() * 1000)}", body=b"")
+            if status == 200:
+                break
+            time.sleep(0.2)
+        assert status == 200 and '"epoch":2' in text, (tmp_path / "haproxy.log").read_text()
+        assert {"h-0", "h-1"} <= keys(other.proxy)
+    finally:
+        process.terminate()
+        process.wait(10)
+        cluster.stop()
