@@ -44,7 +44,7 @@ struct ConfigReader {
             config.appStopTimeoutMilliseconds =
                 try duration(app, "stopTimeout", path: "app.") ?? config.appStopTimeoutMilliseconds
         }
-        if let peers = root["peers"] {
+        if let peers = root["peers"], !(peers is NSNull) {
             guard let list = peers as? [Any] else { throw BatonError(.usage, "\(source): peers must be a list") }
             for (index, item) in list.enumerated() {
                 let path = "peers[\(index)]."
@@ -104,7 +104,7 @@ struct ConfigReader {
     }
 
     private func map(_ map: [String: Any], _ key: String, path: String = "") throws -> [String: Any]? {
-        guard let value = map[key] else { return nil }
+        guard let value = map[key], !(value is NSNull) else { return nil }
         guard let nested = value as? [String: Any] else {
             throw BatonError(.usage, "\(source): \(path)\(key) must be a mapping")
         }

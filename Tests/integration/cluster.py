@@ -72,14 +72,15 @@ lease:
   heartbeatTimeout: 1s
 handoff:
   holdTimeout: 20s
-"""
+""" + (f"token: ${{TEST_TOKEN}}\n" if self.cluster.token else "")
         path = self.dir / "baton.yml"
         path.write_text(text)
         return path
 
     def start(self):
         config = self.write_config(self.cluster.stores[self.name])
-        env = {**os.environ, f"TEST_STORE_{self.name.upper()}": self.cluster.stores[self.name]}
+        env = {**os.environ, f"TEST_STORE_{self.name.upper()}": self.cluster.stores[self.name],
+               "TEST_TOKEN": self.cluster.token or ""}
         self.proc = subprocess.Popen([BATON, "node", "--config", str(config)], stdout=open(self.log, "ab"),
                                      stderr=subprocess.STDOUT, env=env)
 
@@ -100,9 +101,10 @@ handoff:
 
 
 class Cluster:
-    def __init__(self, root, store, names=("a", "b"), ttl="3s", stores=None):
+    def __init__(self, root, store, names=("a", "b"), ttl="3s", stores=None, token=None):
         self.root = Path(root)
         self.ttl = ttl
+        self.token = token
         self.members = []
         for name in names:
             self.members.append(Member(self, name))

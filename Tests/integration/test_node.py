@@ -293,3 +293,44 @@ backend holder
         process.terminate()
         process.wait(10)
         cluster.stop()
+
+
+def test_the_api_needs_the_token_except_for_health_status_and_metrics(tmp_path):
+    cluster = Cluster(tmp_path, f"file://{tmp_path}/replica", names=("a",), ttl="3s", token="s3cret")
+    cluster.start()
+    try:
+        node = cluster.holder()
+        assert node.get("/health") == 200 and node.get("/primary") == 200
+        assert node.get("/stream?after=0&checksum=0") == 401
+        assert http("POST", node.api + "/handoff", body=b"{}")[0] == 401
+        assert http("POST", node.api + "/takeover", body=b"{}")[0] == 401
+        wrong = {"Authorization": "Bearer nope"}
+        assert http("GET", node.api + "/locate?checksum=0", headers=wrong)[0] == 401
+        right = {"Authorization": "Bearer s3cret"}
+        assert http("GET", node.api + "/stream?after=x", headers=right)[0] == 400
+        # No standby: a hand-over is refused and the holder keeps serving.
+        status, text = http("POST", node.api + "/handoff", body=b'{"to": "zz"}', headers=right)
+        assert status == 400 and "not a peer" in text
+        assert http("POST", f"{node.proxy}/write?key=m-1", body=b"")[0] == 200
+
+        status, metrics = http("GET", node.api + "/metrics")
+        assert status == 200
+        assert 'baton_role{role="holder"} 1' in metrics
+        assert "baton_epoch 1" in metrics
+        assert 'baton_store_requests_total{kind="put",outcome="ok"}' in metrics
+        assert "baton_lease_time_left_seconds" in metrics
+
+        shown = baton("status", "--node", node.api)
+        assert "role      holder (app running)" in shown.stdout and "epoch     1" in shown.stdout
+        refused = subprocess.run([BATON, "handoff", "--node", node.api], capture_output=True, text=True, timeout=60)
+        assert refused.returncode != 0 and "401" in refused.stderr
+    finally:
+        cluster.stop()
+
+
+def test_a_node_refuses_a_public_api_without_a_token(tmp_path):
+    result = subprocess.run(
+        [BATON, "node", "--name", "a", "--database", str(tmp_path / "app.db"), "--store", f"file://{tmp_path}/r",
+         "--api-listen", "0.0.0.0:0"], capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "needs a token" in result.stderr

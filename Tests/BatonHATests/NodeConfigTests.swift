@@ -1,0 +1,111 @@
+import BatonCore
+import Testing
+
+@testable import BatonHA
+
+@Suite struct NodeConfigTests {
+    let full = """
+        name: a
+        database: /srv/app/app.db
+        store: ${STORE:-file:///srv/replica}
+        token: ${BATON_TOKEN}
+        api:
+          listen: 0.0.0.0:8700
+          advertise: http://10.0.0.1:8700
+        proxy:
+          listen: 0.0.0.0:8080
+          upstream: http://127.0.0.1:3000
+        app:
+          command: ./server --port 3000
+          env:
+            RAILS_ENV: production
+            WORKERS: 4
+          ready: http://127.0.0.1:3000/up
+          startTimeout: 1m
+          stopTimeout: 20s
+        peers:
+          - name: b
+            api: http://10.0.0.2:8700
+            proxy: http://10.0.0.2:8080
+        lease:
+          ttl: 15s
+          heartbeatTimeout: 3s
+        handoff:
+          holdTimeout: 30s
+          timeout: 5s
+        replication:
+          batchWindow: 500ms
+        """
+
+    @Test func everyKeyIsRead() throws {
+        let config = try NodeConfig.parse(full, source: "baton.yml", environment: ["BATON_TOKEN": "s3cret"])
+        #expect(config.name == "a")
+        #expect(config.database == "/srv/app/app.db")
+        #expect(config.store == "file:///srv/replica")
+        #expect(config.token == "s3cret")
+        #expect(config.apiListen == "0.0.0.0:8700")
+        #expect(config.advertisedAPI == "http://10.0.0.1:8700")
+        #expect(config.proxyListen == "0.0.0.0:8080")
+        #expect(config.appUpstream == "http://127.0.0.1:3000")
+        #expect(config.appCommand == "./server --port 3000")
+        #expect(config.appEnvironment == ["RAILS_ENV": "production", "WORKERS": "4"])
+        #expect(config.appReadyURL == "http://127.0.0.1:3000/up")
+        #expect(config.appStartTimeoutMilliseconds == 60_000)
+        #expect(config.appStopTimeoutMilliseconds == 20_000)
+        #expect(config.peers == [.init(name: "b", api: "http://10.0.0.2:8700", proxy: "http://10.0.0.2:8080")])
+        #expect(config.leaseTTLMilliseconds == 15_000)
+        #expect(config.heartbeatTimeoutMilliseconds == 3000)
+        #expect(config.holdTimeoutMilliseconds == 30_000)
+        #expect(config.handoffTimeoutMilliseconds == 5000)
+        #expect(config.storeBatchWindowMilliseconds == 500)
+        try config.validate()
+    }
+
+    @Test func environmentExpansion() throws {
+        #expect(try ConfigExpansion.expand("a ${X} b", environment: ["X": "1"], source: "t") == "a 1 b")
+        #expect(try ConfigExpansion.expand("${X:-dflt}", environment: [:], source: "t") == "dflt")
+        #expect(try ConfigExpansion.expand("cost $$5 and $HOME", environment: [:], source: "t") == "cost $5 and $HOME")
+        #expect(throws: BatonError.self) { try ConfigExpansion.expand("${MISSING}", environment: [:], source: "t") }
+        #expect(throws: BatonError.self) { try ConfigExpansion.expand("${a b}", environment: [:], source: "t") }
+    }
+
+    @Test func mistakesAreNamedWithTheirKey() {
+        func message(_ text: String) -> String {
+            do {
+                _ = try NodeConfig.parse(text, source: "baton.yml", environment: [:])
+                return ""
+            } catch let error as BatonError {
+                return error.message
+            } catch {
+                return "\(error)"
+            }
+        }
+        #expect(message("name: a\nstroe: x").contains("unknown key stroe"))
+        #expect(message("lease:\n  ttl: soon").contains("lease.ttl must be a duration"))
+        #expect(message("api: 8700").contains("api must be a mapping"))
+        #expect(message("peers:\n  - name: b").contains("peers[0].api"))
+        #expect(message("app:\n  env: [1, 2]").contains("app.env must be a mapping"))
+        #expect(message(": : :").contains("not valid YAML"))
+    }
+
+    @Test func validationRefusesUnsafeOrIncompleteSettings() throws {
+        var config = NodeConfig()
+        config.name = "a"
+        config.database = "app.db"
+        config.store = "file:///r"
+        try config.validate()
+        config.apiListen = "0.0.0.0:8700"
+        #expect(throws: BatonError.self) { try config.validate() }  // public API without a token
+        config.token = "t"
+        try config.validate()
+        config.proxyListen = "127.0.0.1:8080"
+        #expect(throws: BatonError.self) { try config.validate() }  // proxy without upstream
+        config.appUpstream = "http://127.0.0.1:3000"
+        try config.validate()
+        config.peers = [.init(name: "a", api: "http://x")]
+        #expect(throws: BatonError.self) { try config.validate() }  // itself as a peer
+        config.peers = []
+        config.leaseTTLMilliseconds = 2000
+        #expect(throws: BatonError.self) { try config.validate() }
+    }
+}
