@@ -47,29 +47,27 @@ extension NodeDriver {
         standby?.close()
         let files = try await ReplicaCatalog.files(in: node.store, headers: false)
         var keptTXID: UInt64 = 0
-        if let latest = files.map(\.maxTXID).max() {
-            if let localTXID, localTXID >= latest {
+        if let newest = files.max(by: { ($0.maxTXID, -$0.level) < ($1.maxTXID, -$1.level) }) {
+            let storeEpoch = try await ReplicaCatalog.header(of: newest, in: node.store).nodeID
+            let copyEpoch = standby?.epoch ?? 0
+            if let localTXID, localTXID >= newest.maxTXID, copyEpoch >= storeEpoch {
+                // The copy came from the newest writer's stream (or is its own) and is ahead of the store.
                 keptTXID = localTXID
-                log("local copy is at transaction \(localTXID); the store has \(latest)")
+                log("local copy is at transaction \(localTXID); the store has \(newest.maxTXID)")
             } else {
-                if localTXID == nil, let checksum = try LocalDatabase.checksum(databasePath) {
-                    // A copy of unknown position: keep it unless the store holds exactly this state.
-                    let newest = files.filter { $0.maxTXID == latest }.min { $0.level < $1.level }!
-                    let trailer = try await ReplicaCatalog.trailer(of: newest, in: node.store)
-                    if trailer.postApplyChecksum != checksum,
-                        let aside = try LocalDatabase.setAside(databasePath, epoch: epoch)
-                    {
-                        log("kept the local database, whose position is unknown, as \(aside)")
-                    }
+                if let checksum = try localChecksum ?? LocalDatabase.checksum(databasePath),
+                    !(try await StoreHistory.contains(txid: localTXID, checksum: checksum, files: files, in: node.store)),
+                    let aside = try LocalDatabase.setAside(databasePath, epoch: copyEpoch > 0 ? copyEpoch : epoch)
+                {
+                    log("the local copy is not a state of the store's history; kept it as \(aside)")
                 }
                 log(
-                    "catching up from \(node.store.displayURL) (local \(localTXID.map(String.init) ?? "unknown"), store \(latest))"
+                    "catching up from \(node.store.displayURL) (local \(localTXID.map(String.init) ?? "unknown") of epoch \(copyEpoch), store \(newest.maxTXID) of epoch \(storeEpoch))"
                 )
                 _ = try await Restorer(store: node.store).restore(
                     to: databasePath, target: .latest, integrity: .quick, force: true)
             }
         } else {
-            _ = localChecksum
             try LocalDatabase.createIfMissing(databasePath)
             keptTXID = localTXID ?? 0
         }

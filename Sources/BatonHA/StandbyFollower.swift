@@ -67,7 +67,8 @@ struct StandbyFollower: Sendable {
         case 410:
             let reason = String(decoding: reply.body, as: UTF8.self)
             node.log("the local copy is behind the holder's stream: \(reason)")
-            let proven = try await isPrefixOfStore(txid: txid, checksum: checksum)
+            let files = try await ReplicaCatalog.files(in: node.store, headers: false)
+            let proven = try await StoreHistory.contains(txid: txid, checksum: checksum, files: files, in: node.store)
             try await rebuild(keepAside: !proven, epoch: epoch, epochStart: epochStart)
             return 0
         case 401, 403:
@@ -101,15 +102,6 @@ struct StandbyFollower: Sendable {
             let start = reply.headers.first(name: "X-Baton-Epoch-Start").flatMap(UInt64.init) ?? 0
             try await rebuild(keepAside: false, epoch: epoch, epochStart: start)
         }
-    }
-
-    /// Whether the store holds a file ending at `txid` whose result has `checksum`.
-    private func isPrefixOfStore(txid: UInt64, checksum: UInt64) async throws -> Bool {
-        let files = try await ReplicaCatalog.files(in: node.store, headers: false)
-        for file in files where file.maxTXID == txid {
-            if try await ReplicaCatalog.trailer(of: file, in: node.store).postApplyChecksum == checksum { return true }
-        }
-        return false
     }
 
     /// Replaces the copy with the store's newest state (fenced by the holder's epoch).

@@ -72,6 +72,8 @@ lease:
   heartbeatTimeout: 1s
 handoff:
   holdTimeout: 20s
+replication:
+  batchWindow: {self.cluster.batch_window}
 """ + (f"token: ${{TEST_TOKEN}}\n" if self.cluster.token else "")
         path = self.dir / "baton.yml"
         path.write_text(text)
@@ -101,8 +103,9 @@ handoff:
 
 
 class Cluster:
-    def __init__(self, root, store, names=("a", "b"), ttl="3s", stores=None, token=None):
+    def __init__(self, root, store, names=("a", "b"), ttl="3s", stores=None, token=None, batch_window="1s"):
         self.root = Path(root)
+        self.batch_window = batch_window
         self.ttl = ttl
         self.token = token
         self.members = []
