@@ -20,6 +20,7 @@ Results print as Markdown; --record appends them to bench/RESULTS.md.
 """
 import argparse
 import datetime
+import os
 import platform
 import sqlite3
 import statistics
@@ -174,6 +175,8 @@ def main():
         return " / ".join(fmt.format(v * unit) for v in (min(values), statistics.median(values), max(values)))
 
     command = " ".join(["python3", "bench/failover.py"] + sys.argv[1:])
+    if os.environ.get("BATON_BIN"):
+        command = f"BATON_BIN={os.environ['BATON_BIN']} {command}"
     text = f"""## {datetime.date.today()} — HA: failover, hand-over, replication lag ({platform.machine()}, {args.runs} runs each)
 
 Two `baton node` processes on loopback, file:// store, lease TTL {args.ttl}, the demo counter app.
