@@ -18,7 +18,10 @@ final class MotoServer: @unchecked Sendable {
         logPath = "/tmp/baton-moto-\(port).log"
         // The real interpreter (not a shell shim that would outlive a SIGTERM),
         // spawned directly so the test can reap it itself.
-        let arguments = [try MotoServer.python(), "-m", "moto.server", "-H", "127.0.0.1", "-p", "\(port)"]
+        // Tests/integration/moto_server.py: moto with atomic conditional writes (as S3 has).
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("integration/moto_server.py").path
+        let arguments = [try MotoServer.python(), script, "-H", "127.0.0.1", "-p", "\(port)"]
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }

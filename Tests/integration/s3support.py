@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 import urllib.request
+from pathlib import Path
 
 
 def free_port():
@@ -22,7 +23,9 @@ def free_port():
 class Moto:
     def __init__(self, log_path):
         self.port = free_port()
-        self.proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+        # moto_server.py: moto with atomic conditional writes (as S3 has).
+        script = str(Path(__file__).resolve().parent / "moto_server.py")
+        self.proc = subprocess.Popen([sys.executable, script, "-H", "127.0.0.1", "-p", str(self.port)],
                                      stdout=open(log_path, "wb"), stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
