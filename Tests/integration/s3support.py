@@ -11,7 +11,6 @@ import sys
 import threading
 import time
 import urllib.request
-from pathlib import Path
 
 
 def free_port():
@@ -23,9 +22,7 @@ def free_port():
 class Moto:
     def __init__(self, log_path):
         self.port = free_port()
-        # moto_server.py: moto with atomic conditional writes (as S3 has).
-        script = str(Path(__file__).resolve().parent / "moto_server.py")
-        self.proc = subprocess.Popen([sys.executable, script, "-H", "127.0.0.1", "-p", str(self.port)],
+        self.proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
                                      stdout=open(log_path, "wb"), stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
