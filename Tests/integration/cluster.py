@@ -117,7 +117,11 @@ class Cluster:
         return next(m for m in self.members if m.name == name)
 
     def start(self):
-        for member in self.members:
+        """Starts the first node, waits until it holds the baton, then the others (moto's
+        conditional writes are not atomic under concurrency, so the first lease is not raced)."""
+        self.members[0].start()
+        self.holder(among=[self.members[0]])
+        for member in self.members[1:]:
             member.start()
 
     def stop(self):
