@@ -41,6 +41,7 @@ class Member:
         self.db = self.dir / "app.db"
         self.log = self.dir / "node.log"
         self.proc = None
+        self.app_command = f"'{BATON}' demo-app --listen 127.0.0.1:{self.app_port}"
 
     @property
     def api(self):
@@ -62,7 +63,7 @@ proxy:
   listen: 127.0.0.1:{self.proxy_port}
   upstream: http://127.0.0.1:{self.app_port}
 app:
-  command: "'{BATON}' demo-app --listen 127.0.0.1:{self.app_port}"
+  command: "{self.app_command}"
   ready: http://127.0.0.1:{self.app_port}/health
   stopTimeout: 5s
 peers:
