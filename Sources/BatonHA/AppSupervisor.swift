@@ -36,7 +36,7 @@ final class AppSupervisor: Sendable {
         var merged = ProcessInfo.processInfo.environment
         for (key, value) in environment { merged[key] = value }
         for (key, value) in extra { merged[key] = value }
-        let arguments = ["setpriv", "--pdeathsig", "KILL", "--", "/bin/sh", "-c", "exec " + command]
+        let arguments = ["setpriv", "--pdeathsig", "KILL", "--", "/bin/sh", "-c", AppSupervisor.shellLine(command)]
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -118,6 +118,14 @@ final class AppSupervisor: Sendable {
 
     private func reap(_ pid: pid_t) async {
         for _ in 0..<500 where isRunning { try? await Task.sleep(nanoseconds: 10_000_000) }
+    }
+
+    /// A simple command replaces the shell (`exec`), so the parent-death
+    /// signal reaches the app itself; a compound one (`cd /srv && ./server`)
+    /// runs as written and should end in `exec` for the same guarantee.
+    static func shellLine(_ command: String) -> String {
+        let compound = command.contains { "&;|()<>`\n".contains($0) }
+        return compound ? command : "exec " + command
     }
 
     static func exitCode(_ status: Int32) -> Int32 {

@@ -102,7 +102,6 @@ final class NodeDriver {
     var pendingHandoffID: UInt64?
 
     private func perform(_ action: NodeStateMachine.Action) async -> NodeStateMachine.Action {
-        let now = MonotonicClock.now()
         switch action {
         case .none, .exit:
             return action
@@ -167,7 +166,6 @@ final class NodeDriver {
             return machine.handoffFailed()
         case .resumeHolding:
             await resumeHolding()
-            _ = now
             return .none
         }
     }

@@ -46,7 +46,17 @@ struct StandbyFollower: Sendable {
         case 200:
             let records = try FramedBatch.decode(reply.body)
             if !records.isEmpty {
-                try database.apply(records)
+                do {
+                    try database.apply(records)
+                } catch let error as BatonError
+                    where [.checksumMismatch, .gap, .corrupt].contains(error.code)
+                {
+                    // Refused before touching the copy, which is still a state the holder
+                    // confirmed; retrying would refuse again, so start over from the store.
+                    node.log("refused the holder's transactions: \(error.message)")
+                    try await rebuild(keepAside: false, epoch: epoch, epochStart: epochStart)
+                    return 0
+                }
                 node.metrics.appliedTransactions.increment(by: Int64(records.count))
             }
             let now = MonotonicClock.now()

@@ -109,3 +109,11 @@ import Testing
         #expect(throws: BatonError.self) { try config.validate() }
     }
 }
+
+@Suite struct AppSupervisorTests {
+    @Test func aSimpleCommandReplacesTheShellAndACompoundOneRunsAsWritten() {
+        #expect(AppSupervisor.shellLine("./server --port 3000") == "exec ./server --port 3000")
+        #expect(AppSupervisor.shellLine("cd /srv && exec ./server") == "cd /srv && exec ./server")
+        #expect(AppSupervisor.shellLine("a | b") == "a | b")
+    }
+}
