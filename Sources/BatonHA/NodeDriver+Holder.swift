@@ -216,13 +216,21 @@ extension NodeDriver {
         let candidates = target.map { [$0] } ?? config.peers.map(\.name)
         var chosen: String?
         let deadline = MonotonicClock.now() + config.handoffTimeoutMilliseconds
-        while chosen == nil, MonotonicClock.now() < deadline, node.lease.mayWrite {
+        while chosen == nil, !candidates.isEmpty, MonotonicClock.now() < deadline, node.lease.mayWrite {
             let positions = node.feed.peerPositions
             chosen = candidates.first { (positions[$0] ?? 0) >= final }
             if chosen == nil { try? await Task.sleep(nanoseconds: 5_000_000) }
         }
         guard let chosen, let peer = config.peers.first(where: { $0.name == chosen }) else {
             log("hand-over failed: no standby confirmed transaction \(final) in time")
+            // Whatever happens next (serve again, or shut down), the store gets the last files now.
+            if node.lease.mayWrite {
+                do {
+                    try await replicator.finish()
+                } catch {
+                    log("the store did not take the last files: \(error)")
+                }
+            }
             return .failure(
                 BatonError(
                     .busy, "no standby (\(candidates.joined(separator: ", "))) confirmed transaction \(final) in time"))

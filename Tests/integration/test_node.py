@@ -337,3 +337,23 @@ def test_a_node_refuses_a_public_api_without_a_token(tmp_path):
          "--api-listen", "0.0.0.0:0"], capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     assert "needs a token" in result.stderr
+
+
+def test_a_lone_holder_stops_on_sigterm_with_everything_in_the_store(tmp_path):
+    cluster = Cluster(tmp_path, f"file://{tmp_path}/replica", names=("a",), ttl="3s")
+    cluster.start()
+    try:
+        node = cluster.holder()
+        for i in range(20):
+            assert http("POST", f"{node.proxy}/write?key=solo-{i}", body=b"")[0] == 200
+        started = time.monotonic()
+        node.proc.send_signal(signal.SIGTERM)
+        assert node.proc.wait(30) == 0, node.log_text()
+        assert time.monotonic() - started < 8, "no standby to wait for: shutdown must not wait out the hand-over timeout"
+        assert "never confirmed" not in node.log_text()
+        baton("restore", f"file://{tmp_path}/replica", "-o", tmp_path / "restored.db")
+        restored = sqlite3.connect(tmp_path / "restored.db")
+        assert {row[0] for row in restored.execute("SELECT key FROM writes")} >= {f"solo-{i}" for i in range(20)}
+        restored.close()
+    finally:
+        cluster.stop()
