@@ -39,14 +39,19 @@ from conftest import BATON  # noqa: E402
 from run import record  # noqa: E402
 
 
+def holder_and_standby(cluster):
+    holder = cluster.holder(timeout=60)
+    standby = cluster["b" if holder.name == "a" else "a"]
+    cluster.wait_streaming(standby)
+    return holder, standby
+
+
 def crash_failover(root, ttl):
     cluster = Cluster(root, f"file://{root}/replica", ttl=ttl)
     cluster.start()
     load = None
     try:
-        holder = cluster.holder(timeout=60)
-        standby = cluster["b" if holder.name == "a" else "a"]
-        cluster.wait_streaming(standby)
+        holder, standby = holder_and_standby(cluster)
         load = Load([standby.proxy], threads=2)
         load.start()
         time.sleep(2)
@@ -72,9 +77,7 @@ def handoff(root, ttl):
     cluster.start()
     load = None
     try:
-        holder = cluster.holder(timeout=60)
-        standby = cluster["b" if holder.name == "a" else "a"]
-        cluster.wait_streaming(standby)
+        holder, standby = holder_and_standby(cluster)
         load = Load([holder.proxy, standby.proxy], threads=4)
         load.start()
         time.sleep(2)
@@ -95,9 +98,7 @@ def lag(root, ttl, rate, seconds):
     cluster = Cluster(root, f"file://{root}/replica", ttl=ttl)
     cluster.start()
     try:
-        holder = cluster.holder(timeout=60)
-        standby = cluster["b" if holder.name == "a" else "a"]
-        cluster.wait_streaming(standby)
+        holder, standby = holder_and_standby(cluster)
         connection = sqlite3.connect(holder.db, isolation_level=None, timeout=30)
         connection.execute("PRAGMA synchronous=NORMAL")
         connection.execute("CREATE TABLE IF NOT EXISTS bench(id INTEGER PRIMARY KEY, v BLOB)")

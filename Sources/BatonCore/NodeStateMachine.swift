@@ -185,15 +185,23 @@ public struct NodeStateMachine: Sendable {
     /// The app is stopped and nothing more is written under our epoch.
     public mutating func steppedDown(now: Int64) -> Action {
         guard role == .steppingDown else { return .none }
+        return becomeStandby(now: now, quiet: false)
+    }
+
+    /// Leaves the holder's roles: exit when shutting down, else a standby
+    /// that looks for the new holder (only reading the lease while `quiet`).
+    private mutating func becomeStandby(now: Int64, quiet: Bool) -> Action {
+        holder = nil
         if shuttingDown {
             role = .stopped
             return .exit
         }
         role = .standby
-        holder = nil
         lastContact = now
         lastAttempt = now
-        return .none
+        guard quiet else { return .none }
+        quietUntil = now + timing.heartbeatTimeoutMilliseconds
+        return .readLease
     }
 
     /// An operator (or SIGTERM) asks the holder to pass the baton.
@@ -211,17 +219,7 @@ public struct NodeStateMachine: Sendable {
     public mutating func handoffFinished(now: Int64) -> Action {
         guard role == .handingOver else { return .none }
         handoffs += 1
-        holder = nil
-        if shuttingDown {
-            role = .stopped
-            return .exit
-        }
-        role = .standby
-        holder = nil
-        lastContact = now
-        lastAttempt = now
-        quietUntil = now + timing.heartbeatTimeoutMilliseconds
-        return .readLease
+        return becomeStandby(now: now, quiet: true)
     }
 
     /// No standby could take over (none caught up in time): keep holding.

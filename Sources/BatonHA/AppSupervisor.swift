@@ -15,9 +15,7 @@ import Synchronization
 final class AppSupervisor: Sendable {
     private struct State {
         var pid: pid_t?
-        var startedAt: Int64 = 0
         var lastExit: Int32?
-        var starts = 0
     }
 
     private let command: String
@@ -63,8 +61,6 @@ final class AppSupervisor: Sendable {
         }
         state.withLock {
             $0.pid = pid
-            $0.startedAt = MonotonicClock.now()
-            $0.starts += 1
         }
         log("started the app (pid \(pid)): \(command)")
     }

@@ -44,6 +44,12 @@ struct StandbyFollower: Sendable {
         let epochStart = reply.headers.first(name: "X-Baton-Epoch-Start").flatMap(UInt64.init) ?? 0
         switch reply.status {
         case 200:
+            // A deposed holder that has not noticed yet: nothing from an older epoch is applied.
+            let newest = node.shared.withLock { $0.epoch }
+            if epoch < newest {
+                node.log("ignored the stream of \(holderAPI): its epoch \(epoch) is older than \(newest)")
+                return 500
+            }
             let records = try FramedBatch.decode(reply.body)
             if !records.isEmpty {
                 do {

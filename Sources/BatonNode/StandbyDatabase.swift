@@ -127,6 +127,12 @@ public final class StandbyDatabase {
                     .gap,
                     "received transactions \(header.minTXID)-\(header.maxTXID) but \(path) is at \(expectedTXID - 1)")
             }
+            guard header.nodeID >= current.epoch else {
+                throw BatonError(
+                    .preconditionFailed,
+                    "transaction \(header.minTXID) comes from epoch \(header.nodeID); \(path) already follows epoch \(current.epoch)"
+                )
+            }
             guard header.pageSize == current.pageSize else {
                 throw BatonError(
                     .corrupt, "received pages of \(header.pageSize) bytes; \(path) uses \(current.pageSize)")

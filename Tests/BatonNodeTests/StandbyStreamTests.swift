@@ -79,7 +79,8 @@ final class CollectingTap: TransactionTap {
         #expect(reopened.txid == replicator.sealedTXID)
     }
 
-    @Test func aBatchThatDoesNotContinueTheCopyIsRefusedAndChangesNothing() async throws {
+    /// An app database with a replicator streaming to a tap, and the store's state restored as standby.db.
+    func holderAndRestoredCopy() async throws -> (SQLiteConnection, Replicator, CollectingTap, RestoreResult) {
         try FileSystem.makeDirectories(directory)
         let app = try SQLiteConnection(path: directory + "/app.db", create: true)
         try app.execute("PRAGMA journal_mode=WAL; CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)")
@@ -91,6 +92,12 @@ final class CollectingTap: TransactionTap {
         let standbyPath = directory + "/standby.db"
         let restored = try await Restorer(store: store).restore(
             to: standbyPath, target: .latest, integrity: .quick, force: false)
+        return (app, replicator, tap, restored)
+    }
+
+    @Test func aBatchThatDoesNotContinueTheCopyIsRefusedAndChangesNothing() async throws {
+        let (app, replicator, tap, restored) = try await holderAndRestoredCopy()
+        let standbyPath = directory + "/standby.db"
         let standby = try StandbyDatabase(path: standbyPath, directory: directory + "/standby-state")
         try standby.adopt(txid: restored.txid, checksum: restored.checksum, epoch: 0)
         for value in ["a", "b", "c"] {
@@ -110,6 +117,11 @@ final class CollectingTap: TransactionTap {
         #expect(try LocalFile(standbyPath, .read).readAll() == before)
         #expect(standby.txid == restored.txid)
 
+        // A copy that already follows a newer epoch refuses a deposed holder's transactions.
+        try standby.adopt(txid: restored.txid, checksum: restored.checksum, epoch: 1)
+        #expect(throws: BatonError.self) { try standby.apply(batch.map(\.ltx)) }
+        try standby.adopt(txid: restored.txid, checksum: restored.checksum, epoch: 0)
+
         try standby.apply(batch.map(\.ltx))
         #expect(standby.txid == restored.txid + 3)
         // Applying the same transactions again is refused: they do not continue the copy.
@@ -119,17 +131,8 @@ final class CollectingTap: TransactionTap {
     }
 
     @Test func anInterruptedBatchIsFinishedWhenTheCopyIsOpened() async throws {
-        try FileSystem.makeDirectories(directory)
-        let app = try SQLiteConnection(path: directory + "/app.db", create: true)
-        try app.execute("PRAGMA journal_mode=WAL; CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)")
-        let store = FileStore(root: directory + "/replica")
-        let replicator = try Replicator(databasePath: directory + "/app.db", store: store)
-        try await replicator.start()
-        let tap = CollectingTap()
-        replicator.attach(tap: tap)
+        let (app, replicator, tap, restored) = try await holderAndRestoredCopy()
         let standbyPath = directory + "/standby.db"
-        let restored = try await Restorer(store: store).restore(
-            to: standbyPath, target: .latest, integrity: .quick, force: false)
         var standby: StandbyDatabase? = try StandbyDatabase(path: standbyPath, directory: directory + "/standby-state")
         try standby!.adopt(txid: restored.txid, checksum: restored.checksum, epoch: 0)
         try app.execute("INSERT INTO t(v) VALUES ('" + String(repeating: "z", count: 9000) + "')")

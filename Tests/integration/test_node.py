@@ -107,8 +107,6 @@ def test_handoff_under_load_fails_no_request(tmp_path):
         assert f"to {second.name}" in result.stdout
         assert cluster.holder(among=[second], timeout=10) is second
         switch = time.monotonic() - started
-        time.sleep(2)
-        assert first.get("/replica") in (200, 503)
         cluster.wait_streaming(first)
 
         # SIGTERM on the holder: it hands over before exiting. Clients use the surviving node's proxy.
