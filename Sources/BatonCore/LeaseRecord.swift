@@ -12,14 +12,21 @@ public struct LeaseRecord: Equatable, Sendable {
     public var epoch: UInt64
     /// When it expires, on the store's clock.
     public var expiresAtMilliseconds: Int64
+    /// The standby the holder waits for before acknowledging a write in
+    /// sync mode (nil: none; acknowledgements then wait for the store).
+    /// Only it may take over an expired lease with its own copy alone.
+    public var syncStandby: String?
     private var unknown: [String: String] = [:]
 
     /// A record from its parts.
-    public init(holder: String, address: String = "", epoch: UInt64, expiresAtMilliseconds: Int64) {
+    public init(
+        holder: String, address: String = "", epoch: UInt64, expiresAtMilliseconds: Int64, syncStandby: String? = nil
+    ) {
         self.holder = holder
         self.address = address
         self.epoch = epoch
         self.expiresAtMilliseconds = expiresAtMilliseconds
+        self.syncStandby = syncStandby
     }
 
     /// Whether it has expired at store time `now`.
@@ -36,6 +43,7 @@ public struct LeaseRecord: Equatable, Sendable {
         object["epoch"] = epoch
         object["expiresAt"] = LeaseRecord.format(expiresAtMilliseconds)
         object["expiresAtMs"] = expiresAtMilliseconds
+        if let syncStandby { object["syncStandby"] = syncStandby }
         let data =
             (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])) ?? Data()
         return [UInt8](data) + [10]
@@ -55,7 +63,9 @@ public struct LeaseRecord: Equatable, Sendable {
         self.address = object["address"] as? String ?? ""
         self.epoch = epoch
         self.expiresAtMilliseconds = expires
-        for (key, value) in object where !["holder", "address", "epoch", "expiresAt", "expiresAtMs"].contains(key) {
+        self.syncStandby = object["syncStandby"] as? String
+        let known = ["holder", "address", "epoch", "expiresAt", "expiresAtMs", "syncStandby"]
+        for (key, value) in object where !known.contains(key) {
             if let data = try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed]) {
                 unknown[key] = String(decoding: data, as: UTF8.self)
             }

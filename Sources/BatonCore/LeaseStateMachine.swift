@@ -109,6 +109,14 @@ public struct LeaseStateMachine: Sendable {
         return now - lastRenewSent >= timing.renewEveryMilliseconds ? .renew(epoch: epoch, etag: etag) : .none
     }
 
+    /// A renewal wanted now (the record must change, e.g. its in-sync
+    /// standby), unless the deadline has passed.
+    public mutating func renewNow(now: Int64) -> Action {
+        guard case .holding(let epoch, let etag, _, _) = state else { return .none }
+        let action = tick(now: now)
+        return action == .none ? .renew(epoch: epoch, etag: etag) : action
+    }
+
     /// Released on purpose.
     public mutating func released() {
         if case .holding(let epoch, _, _, _) = state { state = .stopped(epoch: epoch) }

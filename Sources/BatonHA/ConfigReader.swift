@@ -11,7 +11,10 @@ struct ConfigReader {
         var config = NodeConfig()
         try known(
             root, "",
-            ["name", "database", "store", "token", "api", "proxy", "app", "peers", "lease", "handoff", "replication"])
+            [
+                "name", "database", "store", "token", "api", "proxy", "app", "peers", "lease", "handoff", "replication",
+                "relay",
+            ])
         config.name = try string(root, "name") ?? ""
         config.database = try string(root, "database") ?? ""
         config.store = try string(root, "store") ?? ""
@@ -70,12 +73,51 @@ struct ConfigReader {
             config.handoffTimeoutMilliseconds =
                 try duration(handoff, "timeout", path: "handoff.") ?? config.handoffTimeoutMilliseconds
         }
-        if let replication = try map(root, "replication") {
-            try known(replication, "replication.", ["batchWindow"])
+        if let mode = root["replication"] as? String {
+            config.replicationMode = try choice(mode, "replication")
+        } else if let replication = try map(root, "replication") {
+            let path = "replication."
+            try known(replication, path, ["batchWindow", "mode", "onStandbyLoss", "standbyTimeout", "readMethods"])
             config.storeBatchWindowMilliseconds =
-                try duration(replication, "batchWindow", path: "replication.") ?? config.storeBatchWindowMilliseconds
+                try duration(replication, "batchWindow", path: path) ?? config.storeBatchWindowMilliseconds
+            if let mode = try string(replication, "mode", path: path) {
+                config.replicationMode = try choice(mode, path + "mode")
+            }
+            if let policy = try string(replication, "onStandbyLoss", path: path) {
+                config.onStandbyLoss = try choice(policy, path + "onStandbyLoss")
+            }
+            config.standbyTimeoutMilliseconds =
+                try duration(replication, "standbyTimeout", path: path) ?? config.standbyTimeoutMilliseconds
+            if let methods = replication["readMethods"], !(methods is NSNull) {
+                guard let list = methods as? [Any], list.allSatisfy({ $0 is String }) else {
+                    throw BatonError(.usage, "\(source): replication.readMethods must be a list like [GET, HEAD]")
+                }
+                config.readMethods = Set(list.compactMap { ($0 as? String)?.uppercased() })
+            }
+        }
+        if let relay = try map(root, "relay") {
+            try known(relay, "relay.", ["maxBodyBytes", "busyTimeout", "readWait"])
+            if let text = try string(relay, "maxBodyBytes", path: "relay.") {
+                guard let bytes = Int(text) else {
+                    throw BatonError(.usage, "\(source): relay.maxBodyBytes must be a number of bytes, got '\(text)'")
+                }
+                config.relayMaxBodyBytes = bytes
+            }
+            config.relayBusyTimeoutMilliseconds =
+                try duration(relay, "busyTimeout", path: "relay.") ?? config.relayBusyTimeoutMilliseconds
+            config.relayReadWaitMilliseconds =
+                try duration(relay, "readWait", path: "relay.") ?? config.relayReadWaitMilliseconds
         }
         return config
+    }
+
+    private func choice<T: RawRepresentable & CaseIterable>(_ text: String, _ path: String) throws -> T
+    where T.RawValue == String {
+        guard let value = T(rawValue: text) else {
+            let allowed = T.allCases.map(\.rawValue).joined(separator: ", ")
+            throw BatonError(.usage, "\(source): \(path) must be one of \(allowed), got '\(text)'")
+        }
+        return value
     }
 
     private func known(_ map: [String: Any], _ path: String, _ keys: Set<String>) throws {

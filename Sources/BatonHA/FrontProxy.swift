@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import BatonCore
 import BatonNode
+import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
@@ -94,6 +95,20 @@ struct FrontProxy {
             for (name, value) in upstream.headers where !hopByHop.contains(name.lowercased()) {
                 if let field = HTTPField.Name(name) { headers.append(HTTPField(name: field, value: value)) }
             }
+            if isLocal, !node.config.readMethods.contains(request.method.rawValue) {
+                // A write: its response leaves only once it may be acknowledged, with its TXID.
+                switch await WriteAcknowledger(node: node).acknowledge() {
+                case .acknowledged(let txid):
+                    addTransactionHeaders(&headers, txid: txid)
+                case .unconfirmed(let txid, let reason):
+                    node.endLocalRequest()
+                    var response = unavailable(
+                        "\(node.config.name): the app answered, but its write is not confirmed: \(reason). It is committed on the holder and may or may not survive a failover."
+                    )
+                    if let txid { response.headers[transactionHeader] = String(txid) }
+                    return response
+                }
+            }
             let responseBody = upstream.body
             let contentLength = upstream.headers.first(name: "content-length").flatMap(Int.init)
             return Response(
@@ -106,6 +121,32 @@ struct FrontProxy {
                     try await writer.finish(nil)
                 })
         }
+    }
+
+    /// The TXID a write response carries, at or after the write's own transaction.
+    static let transactionHeader = HTTPField.Name("X-Baton-TXID")!
+    /// The same, as a cookie, for browsers to send back on reads.
+    static let transactionCookie = "baton_txid"
+
+    /// Adds the write's TXID as a header and a cookie (read-your-writes).
+    static func addTransactionHeaders(_ headers: inout HTTPFields, txid: UInt64) {
+        headers[transactionHeader] = String(txid)
+        headers.append(
+            HTTPField(name: .setCookie, value: "\(transactionCookie)=\(txid); Path=/; HttpOnly; SameSite=Lax"))
+    }
+
+    /// The TXID a read asks to see: `X-Baton-TXID`, else the `baton_txid` cookie.
+    static func requiredTXID(_ headers: HTTPFields) -> UInt64? {
+        if let text = headers[transactionHeader] { return UInt64(text) }
+        for cookies in headers[values: .cookie] {
+            for pair in cookies.split(separator: ";") {
+                let parts = pair.split(separator: "=", maxSplits: 1)
+                if parts.count == 2, parts[0].trimmingCharacters(in: .whitespaces) == transactionCookie {
+                    return UInt64(parts[1].trimmingCharacters(in: .whitespaces))
+                }
+            }
+        }
+        return nil
     }
 
     /// Whether a failed attempt may be sent again: idempotent methods

@@ -18,6 +18,11 @@ public final class Node: Sendable {
     let peers: PeerClient
     let log: @Sendable (String) -> Void
     let shared = Mutex(Shared())
+    /// Signalled when a standby confirms a position, the store confirms an
+    /// upload, or the driver finished a capture: acknowledgements wait on it.
+    let progress = ChangeSignal()
+    /// Wakes the driver before its next round is due (a capture was asked for).
+    let driverWake = ChangeSignal()
 
     /// Commands from the API for the driver.
     enum Command: Sendable {
@@ -49,6 +54,13 @@ public final class Node: Sendable {
         var nextCommandID: UInt64 = 0
         var finishedHandoffs: [UInt64: Result<HandoffReport, BatonError>] = [:]
         var shutdownRequested = false
+        /// Captures asked for (`captureNow`) and the last one the driver finished.
+        var captureRequested: UInt64 = 0
+        var captureCompleted: UInt64 = 0
+        /// The newest transaction the store confirmed in this holder's run.
+        var storedTXID: UInt64 = 0
+        /// A write waits for the store: seal and upload now instead of after the batch window.
+        var flushRequested = false
     }
 
     /// What a finished hand-over reports to `baton handoff`.
@@ -116,6 +128,25 @@ public final class Node: Sendable {
     /// A forwarded request finished.
     func endLocalRequest() { shared.withLock { $0.inFlight -= 1 } }
 
+    /// The newest committed TXID once the driver has read the WAL to its end
+    /// (so it covers every commit made before the call); nil when the
+    /// driver does not capture in time (not the holder, or stuck).
+    func captureNow(timeoutMilliseconds: Int64) async -> UInt64? {
+        let ticket = shared.withLock { state -> UInt64 in
+            state.captureRequested += 1
+            return state.captureRequested
+        }
+        driverWake.signal()
+        let deadline = MonotonicClock.now() + timeoutMilliseconds
+        while true {
+            let seen = progress.version
+            if shared.withLock({ $0.captureCompleted >= ticket }) { return feed.latest.txid }
+            let now = MonotonicClock.now()
+            guard now < deadline else { return nil }
+            await progress.wait(from: seen, timeoutMilliseconds: deadline - now)
+        }
+    }
+
     /// Queues a command for the driver; returns its id.
     func enqueue(_ make: (UInt64) -> Command) -> UInt64 {
         shared.withLock { state in
@@ -134,6 +165,7 @@ public final class Node: Sendable {
         let positions = feed.peerPositions
         let appRunning = app?.isRunning ?? false
         let leaseLeft = lease.timeLeftMilliseconds
+        let syncStandby = lease.recordedSyncStandby
         return shared.withLock { state in
             let isHolder = state.role == .holder || state.role == .handingOver || state.role == .promoting
             let streaming =
@@ -148,7 +180,9 @@ public final class Node: Sendable {
             return NodeStatus(
                 name: config.name, role: state.role.rawValue, epoch: state.epoch, holder: state.holder,
                 txid: state.localTXID, lagTransactions: lag, lagMilliseconds: lagTime, streaming: streaming,
-                leaseTimeLeftMilliseconds: isHolder ? leaseLeft : nil, appRunning: appRunning,
+                leaseTimeLeftMilliseconds: isHolder ? leaseLeft : nil,
+                replication: config.replicationMode.rawValue, syncStandby: isHolder ? syncStandby : nil,
+                appRunning: appRunning,
                 peers: config.peers.map {
                     NodeStatus.Peer(name: $0.name, api: $0.api, appliedTXID: isHolder ? positions[$0.name] : nil)
                 },

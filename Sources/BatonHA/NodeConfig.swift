@@ -47,6 +47,29 @@ public struct NodeConfig: Sendable, Equatable {
     public var token: String?
     /// Commits within this window go into one file in the store (standbys get every commit at once).
     public var storeBatchWindowMilliseconds: Int64 = 1000
+    /// `sync`: a write's response leaves the holder only once the in-sync
+    /// standby (or the store) holds its transaction.
+    public var replicationMode: ReplicationMode = .async
+    /// What sync mode does when the in-sync standby stops confirming.
+    public var onStandbyLoss: SyncAcknowledgement.Policy = .degrade
+    /// How long a write waits for the in-sync standby before `onStandbyLoss` applies.
+    public var standbyTimeoutMilliseconds: Int64 = 1000
+    /// Methods the proxy treats as reads: their responses are never held and carry no TXID.
+    public var readMethods: Set<String> = ["GET", "HEAD", "OPTIONS"]
+    /// The largest relay API request body.
+    public var relayMaxBodyBytes = 8 << 20
+    /// How long the relay's statements wait for SQLite's write lock.
+    public var relayBusyTimeoutMilliseconds: Int64 = 5000
+    /// How long a stale read on a standby waits for a TXID it must see before going to the holder.
+    public var relayReadWaitMilliseconds: Int64 = 1000
+
+    /// Async or sync replication to standbys.
+    public enum ReplicationMode: String, Sendable, Equatable, CaseIterable {
+        /// Acknowledge at once; a crash loses what the standby had not received yet.
+        case async
+        /// Acknowledge a write once the in-sync standby (or the store) holds it.
+        case sync
+    }
 
     /// Another node.
     public struct Peer: Sendable, Equatable {
@@ -122,6 +145,8 @@ public struct NodeConfig: Sendable, Equatable {
         if heartbeatTimeoutMilliseconds >= leaseTTLMilliseconds {
             throw fail("lease.heartbeatTimeout must be shorter than lease.ttl")
         }
+        if standbyTimeoutMilliseconds < 10 { throw fail("replication.standbyTimeout must be at least 10ms") }
+        if relayMaxBodyBytes < 1024 { throw fail("relay.maxBodyBytes must be at least 1024") }
     }
 }
 

@@ -31,6 +31,7 @@ extension NodeDriver {
             }
         }
         leaseTasks = [renew, watchdog]
+        if config.replicationMode == .sync { leaseTasks.append(Task.detached { await SyncMonitor(node: node).run() }) }
     }
 
     func stopLeaseTasks() {
@@ -89,6 +90,8 @@ extension NodeDriver {
             $0.epochStartTXID = start
             $0.epoch = epoch
             $0.holderTXID = nil
+            // Only this term's uploads count: an older term's files may be fenced out.
+            $0.storedTXID = 0
         }
         try await startApp(epoch: epoch)
         guard node.lease.mayWrite else { throw BatonError(.preconditionFailed, "the lease was lost while starting") }
@@ -121,13 +124,39 @@ extension NodeDriver {
             .io, "the app was not ready at \(ready) within \(DurationText.format(config.appStartTimeoutMilliseconds))")
     }
 
-    /// One holder round: replicate; restart the app if it died.
+    /// One holder round: capture at once when a write waits for its TXID;
+    /// replicate every 20 ms (at once when a write waits for the store);
+    /// restart the app if it died.
     func holderRound() async {
         guard let replicator else { return }
-        do {
-            try await replicator.step()
-        } catch {
-            log("replication: \(error)")
+        let (ticket, flush) = node.shared.withLock { state in
+            defer { state.flushRequested = false }
+            return (state.captureRequested, state.flushRequested)
+        }
+        if ticket > node.shared.withLock({ $0.captureCompleted }) {
+            do {
+                try replicator.capture()
+                node.shared.withLock { $0.captureCompleted = ticket }
+                node.progress.signal()
+            } catch {
+                // Waiters are not told a TXID that may miss their commit; they time out instead.
+                log("replication: \(error)")
+            }
+        }
+        if flush || MonotonicClock.now() - lastStep >= 20 {
+            lastStep = MonotonicClock.now()
+            do {
+                try await replicator.step(flushAll: flush)
+            } catch {
+                log("replication: \(error)")
+            }
+            let stored = replicator.stats.storedTXID
+            if node.shared.withLock({ state -> Bool in
+                defer { state.storedTXID = max(state.storedTXID, stored) }
+                return stored > state.storedTXID
+            }) {
+                node.progress.signal()
+            }
         }
         if let app = node.app, !app.isRunning, node.lease.mayWrite,
             MonotonicClock.now() - lastAppStart > 1000

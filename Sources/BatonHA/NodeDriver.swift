@@ -16,6 +16,8 @@ final class NodeDriver {
     var follower: Task<Void, Never>?
     var leaseTasks: [Task<Void, Never>] = []
     var lastAppStart: Int64 = 0
+    /// When the holder last ran a full replication step.
+    var lastStep: Int64 = 0
     var shutdownSeen = false
 
     var config: NodeConfig { node.config }
@@ -48,9 +50,13 @@ final class NodeDriver {
             }
             action = nextAction()
             if action == .none {
-                let holding = machine.role == .holder
-                if holding { await holderRound() }
-                try? await Task.sleep(nanoseconds: holding ? 20_000_000 : 50_000_000)
+                if machine.role == .holder {
+                    let seen = node.driverWake.version
+                    await holderRound()
+                    await node.driverWake.wait(from: seen, timeoutMilliseconds: 20)
+                } else {
+                    try? await Task.sleep(nanoseconds: 50_000_000)
+                }
             }
         }
     }
@@ -107,11 +113,18 @@ final class NodeDriver {
             return action
         case .tryAcquire:
             do {
-                switch try await node.lease.tryAcquire(minimumEpoch: machine.epoch) {
+                switch try await node.lease.tryAcquire(minimumEpoch: machine.epoch, honoringSyncStandby: true) {
                 case .acquired(let epoch):
                     log("took the baton (epoch \(epoch))")
                     startLeaseTasks()
                     return machine.acquired(epoch: epoch, now: MonotonicClock.now())
+                case .reserved(let record):
+                    node.shared.withLock { $0.holdingTraffic = false }
+                    log(
+                        "the lease expired but names \(record.syncStandby ?? "?") as the in-sync standby: only it (or \(record.holder)) holds every acknowledged write, so this node does not take over"
+                    )
+                    remember(record)
+                    return machine.leaseHeld(holder: record.holder, epoch: record.epoch, now: MonotonicClock.now())
                 case .held(let record):
                     node.shared.withLock { $0.holdingTraffic = false }
                     remember(record)

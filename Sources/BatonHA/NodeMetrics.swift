@@ -22,6 +22,12 @@ final class NodeMetrics: Sendable {
     let streamedBytes: Counter
     /// Transactions applied from the holder (standby).
     let appliedTransactions: Counter
+    /// Sync mode: how long write responses waited for the standby or the store.
+    let syncWait: DurationHistogram
+    /// Sync mode: write responses answered as not confirmed.
+    let unconfirmedWrites: Counter
+    /// Relay API requests by endpoint.
+    let relayRequests: Counter
     private let storeRequests: Mutex<[StoreMetrics.Key: Counter]> = Mutex([:])
     private let storeSeen: Mutex<[StoreMetrics.Key: Int]> = Mutex([:])
     private let storeBytesUp: Gauge
@@ -52,6 +58,17 @@ final class NodeMetrics: Sendable {
         streamedBytes = registry.makeCounter(name: "baton_streamed_bytes_total", help: "Bytes sent to standbys")
         appliedTransactions = registry.makeCounter(
             name: "baton_applied_transactions_total", help: "Transactions applied from the holder")
+        syncWait = registry.makeDurationHistogram(
+            name: "baton_sync_wait_seconds",
+            buckets: [
+                .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
+                .milliseconds(50), .milliseconds(100), .milliseconds(250), .seconds(1), .seconds(5),
+            ],
+            help: "Sync mode: how long a write's response waited for the standby or the store")
+        unconfirmedWrites = registry.makeCounter(
+            name: "baton_unconfirmed_writes_total", help: "Sync mode: write responses answered as not confirmed")
+        relayRequests = registry.makeCounter(
+            name: "baton_relay_requests_total", help: "Relay API requests (/db/execute, /db/query, /db/request)")
         storeBytesUp = registry.makeGauge(name: "baton_store_uploaded_bytes", help: "Bytes sent to the store")
         storeBytesDown = registry.makeGauge(name: "baton_store_downloaded_bytes", help: "Bytes read from the store")
     }

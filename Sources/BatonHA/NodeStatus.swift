@@ -18,6 +18,10 @@ public struct NodeStatus: Codable, Sendable, Equatable {
     public var streaming: Bool
     /// On a holder: milliseconds until it must stop writes unless it renews.
     public var leaseTimeLeftMilliseconds: Int64?
+    /// `async` or `sync`.
+    public var replication: String?
+    /// On a holder in sync mode: the standby the lease names as in sync (nil: none; writes wait for the store).
+    public var syncStandby: String?
     /// Whether the app runs here.
     public var appRunning: Bool
     /// The other nodes, with what each last said it had applied (on a holder).

@@ -28,13 +28,13 @@ final class TransactionFeed: TransactionTap {
         var startChecksum: UInt64 = 0
         var entries: [StreamedTransaction] = []
         var bytes = 0
-        var version: UInt64 = 0
-        var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
-        var nextWaiter: UInt64 = 0
         var peerPositions: [String: UInt64] = [:]
+        var peerSeen: [String: Int64] = [:]
     }
 
     private let state = Mutex(State())
+    /// Signalled on every commit and restart.
+    let changes = ChangeSignal()
     private let maxBytes: Int
     private let maxBatchBytes: Int
 
@@ -45,7 +45,7 @@ final class TransactionFeed: TransactionTap {
     }
 
     func committed(_ transaction: StreamedTransaction) {
-        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+        state.withLock { state in
             state.entries.append(transaction)
             state.bytes += transaction.ltx.count
             var drop = 0
@@ -58,27 +58,18 @@ final class TransactionFeed: TransactionTap {
                 state.startChecksum = state.entries[drop - 1].postApplyChecksum
                 state.entries.removeFirst(drop)
             }
-            return wakeAll(&state)
         }
-        for waiter in waiters { waiter.resume() }
+        changes.signal()
     }
 
     func restarted(txid: UInt64, checksum: UInt64) {
-        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+        state.withLock { state in
             state.startTXID = txid
             state.startChecksum = checksum
             state.entries.removeAll()
             state.bytes = 0
-            return wakeAll(&state)
         }
-        for waiter in waiters { waiter.resume() }
-    }
-
-    private func wakeAll(_ state: inout State) -> [CheckedContinuation<Void, Never>] {
-        state.version &+= 1
-        let waiters = Array(state.waiters.values)
-        state.waiters.removeAll()
-        return waiters
+        changes.signal()
     }
 
     /// The newest transaction and its checksum.
@@ -132,44 +123,28 @@ final class TransactionFeed: TransactionTap {
         }
     }
 
-    /// Records that `peer` has applied everything up to `txid`.
-    func acknowledge(peer: String, txid: UInt64) {
-        state.withLock { $0.peerPositions[peer] = txid }
+    /// Records that `peer` has applied everything up to `txid` (at monotonic time `now`).
+    func acknowledge(peer: String, txid: UInt64, now: Int64 = MonotonicClock.now()) {
+        state.withLock {
+            $0.peerPositions[peer] = txid
+            $0.peerSeen[peer] = now
+        }
     }
 
     /// What each standby last said it had applied.
     var peerPositions: [String: UInt64] { state.withLock { $0.peerPositions } }
 
+    /// When each standby last asked for the stream (monotonic milliseconds).
+    var peerLastSeen: [String: Int64] { state.withLock { $0.peerSeen } }
+
     /// Waits until something new arrives after `after`, the stream restarts,
     /// or `timeoutMilliseconds` pass.
     func wait(after: UInt64, timeoutMilliseconds: Int64) async {
-        let (id, skip): (UInt64, Bool) = state.withLock { state in
-            let latest = state.entries.last?.txid ?? state.startTXID
-            if latest != after || state.startChecksum == 0 { return (0, true) }
-            state.nextWaiter += 1
-            return (state.nextWaiter, false)
+        let seen = changes.version
+        let waiting = state.withLock { state in
+            (state.entries.last?.txid ?? state.startTXID) == after && state.startChecksum != 0
         }
-        guard !skip else { return }
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                await withTaskCancellationHandler {
-                    await withCheckedContinuation { continuation in
-                        let resumeNow = self.state.withLock { state -> Bool in
-                            let latest = state.entries.last?.txid ?? state.startTXID
-                            if latest != after || Task.isCancelled { return true }
-                            state.waiters[id] = continuation
-                            return false
-                        }
-                        if resumeNow { continuation.resume() }
-                    }
-                } onCancel: {
-                    let waiter = self.state.withLock { $0.waiters.removeValue(forKey: id) }
-                    waiter?.resume()
-                }
-            }
-            group.addTask { try? await Task.sleep(nanoseconds: UInt64(timeoutMilliseconds) * 1_000_000) }
-            await group.next()
-            group.cancelAll()
-        }
+        guard waiting else { return }
+        await changes.wait(from: seen, timeoutMilliseconds: timeoutMilliseconds)
     }
 }

@@ -17,6 +17,15 @@ public final class LeaseClient: Sendable {
     let address: String
     private let machineState: Mutex<LeaseStateMachine>
     private let timing: LeaseStateMachine.Timing
+    private let syncStandbyState = Mutex(SyncStandbyState())
+
+    /// The in-sync standby: what the holder wants the record to say and what it last wrote.
+    private struct SyncStandbyState {
+        var wanted: String?
+        var recorded: String?
+        /// The record this client replaced when it last took the lease.
+        var replaced: LeaseRecord?
+    }
 
     /// A client for `store` that will write `holder` and `address` into the record.
     public init(store: any ObjectStore, holder: String, address: String = "", timing: LeaseStateMachine.Timing) {
@@ -53,15 +62,25 @@ public final class LeaseClient: Sendable {
         case acquired(UInt64)
         /// Someone else holds it until this store time.
         case held(LeaseRecord)
+        /// It expired, but it names another node as the in-sync standby:
+        /// only that node (or the old holder) may take it.
+        case reserved(LeaseRecord)
     }
 
     /// One attempt: take the lease if it is absent or expired (epoch one more
-    /// than both the old record's and `minimumEpoch`).
-    public func tryAcquire(minimumEpoch: UInt64 = 0) async throws -> Attempt {
+    /// than both the old record's and `minimumEpoch`). With
+    /// `honoringSyncStandby`, an expired record naming another node as the
+    /// in-sync standby is left to that node (or to its old holder).
+    public func tryAcquire(minimumEpoch: UInt64 = 0, honoringSyncStandby: Bool = false) async throws -> Attempt {
         let sentAt = MonotonicClock.now()
         let current = try await LeaseClient.read(store)
         let now = try await store.storeTimeMilliseconds()
         if let current, !current.record.isExpired(atStoreTime: now) { return .held(current.record) }
+        if honoringSyncStandby, let record = current?.record, let named = record.syncStandby, named != holder,
+            record.holder != holder
+        {
+            return .reserved(record)
+        }
         let epoch = max(current?.record.epoch ?? 0, minimumEpoch) + 1
         let record = LeaseRecord(
             holder: holder, address: address, epoch: epoch,
@@ -70,6 +89,7 @@ public final class LeaseClient: Sendable {
             let etag = try await store.put(
                 LeaseClient.key, data: record.encoded(), condition: current.map { .ifMatch($0.etag) } ?? .ifNoneMatch)
             withMachine { $0.acquired(epoch: epoch, etag: etag, sentAt: sentAt) }
+            syncStandbyState.withLock { $0 = SyncStandbyState(replaced: current?.record) }
             return .acquired(epoch)
         } catch let error as BatonError where error.code == .preconditionFailed {
             if let winner = try await LeaseClient.read(store) { return .held(winner.record) }
@@ -86,7 +106,7 @@ public final class LeaseClient: Sendable {
             switch try await tryAcquire(minimumEpoch: minimumEpoch) {
             case .acquired(let epoch):
                 return epoch
-            case .held(let record):
+            case .held(let record), .reserved(let record):
                 let waited = MonotonicClock.now() - started
                 guard waited < waitMilliseconds else {
                     throw BatonError(
@@ -112,10 +132,29 @@ public final class LeaseClient: Sendable {
     /// Whether writes are allowed now.
     public var mayWrite: Bool { withMachine { $0.mayWrite(at: MonotonicClock.now()) } }
 
-    /// Renews if due; returns false once writes must stop (lost or expired).
+    /// The record this client replaced when it last took the lease (nil if it created it).
+    public var replacedRecord: LeaseRecord? { syncStandbyState.withLock { $0.replaced } }
+
+    /// The in-sync standby the store's record names, as far as this holder
+    /// wrote it (changes only when a conditional write succeeded).
+    public var recordedSyncStandby: String? { syncStandbyState.withLock { $0.recorded } }
+
+    /// The in-sync standby last asked for (written or about to be).
+    public var wantedSyncStandby: String? { syncStandbyState.withLock { $0.wanted } }
+
+    /// Asks for the record to name `standby` as in sync (nil: none); the
+    /// renewing task writes it at once. Watch `recordedSyncStandby`.
+    public func requestSyncStandby(_ standby: String?) {
+        syncStandbyState.withLock { $0.wanted = standby }
+    }
+
+    /// Renews if due (or at once when the in-sync standby must change);
+    /// returns false once writes must stop (lost or expired).
     @discardableResult
     public func maintain() async -> Bool {
-        switch withMachine({ $0.tick(now: MonotonicClock.now()) }) {
+        let (wanted, changing) = syncStandbyState.withLock { ($0.wanted, $0.wanted != $0.recorded) }
+        let now = MonotonicClock.now()
+        switch withMachine({ changing ? $0.renewNow(now: now) : $0.tick(now: now) }) {
         case .none:
             return mayWrite
         case .stopWrites:
@@ -126,9 +165,10 @@ public final class LeaseClient: Sendable {
                 let now = try await store.storeTimeMilliseconds()
                 let record = LeaseRecord(
                     holder: holder, address: address, epoch: epoch,
-                    expiresAtMilliseconds: now + timing.ttlMilliseconds)
+                    expiresAtMilliseconds: now + timing.ttlMilliseconds, syncStandby: wanted)
                 let newTag = try await store.put(LeaseClient.key, data: record.encoded(), condition: .ifMatch(etag))
                 _ = withMachine { $0.renewed(etag: newTag, sentAt: sentAt) }
+                syncStandbyState.withLock { $0.recorded = wanted }
             } catch let error as BatonError where error.code == .preconditionFailed {
                 _ = withMachine { $0.preconditionFailed() }
             } catch {

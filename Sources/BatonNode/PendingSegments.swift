@@ -56,9 +56,10 @@ final class PendingSegments {
 
     /// Uploads every waiting file in order; stops at the first failure and rethrows it.
     /// Returns the number of files and bytes uploaded.
-    func upload(to store: any ObjectStore) async throws -> (files: Int, bytes: Int64) {
+    func upload(to store: any ObjectStore) async throws -> (files: Int, bytes: Int64, maxTXID: UInt64) {
         var count = 0
         var bytes: Int64 = 0
+        var maxTXID: UInt64 = 0
         for info in try files() {
             let local = path(for: info)
             do {
@@ -85,7 +86,8 @@ final class PendingSegments {
             bytes += FileSystem.attributes(local)?.size ?? 0
             try FileSystem.remove(local)
             count += 1
+            maxTXID = max(maxTXID, info.maxTXID)
         }
-        return (count, bytes)
+        return (count, bytes, maxTXID)
     }
 }

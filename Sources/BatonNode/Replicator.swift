@@ -112,6 +112,13 @@ public final class Replicator {
         try await upload()
     }
 
+    /// Captures the commits in the WAL now, without sealing or uploading:
+    /// for a caller waiting to learn the TXID of a commit it just made.
+    public func capture() throws {
+        try checkDatabaseIsStillTheSameFile()
+        try handle(try follower.capture(captureSink))
+    }
+
     /// Refuses to go on when the database path now names another file (the
     /// database was deleted or replaced, e.g. restored over): Baton's
     /// connections would follow the old file while the WAL path shows the new one.
@@ -137,6 +144,7 @@ public final class Replicator {
         let sent = try await pending.upload(to: store)
         stats.filesUploaded += sent.files
         stats.bytesUploaded += sent.bytes
+        stats.storedTXID = max(stats.storedTXID, sent.maxTXID)
         return sent.files
     }
 

@@ -2,6 +2,8 @@
 public struct ReplicatorStats: Sendable, Equatable {
     /// Last transaction sealed locally.
     public var txid: UInt64 = 0
+    /// The newest transaction the store confirmed (0 until an upload in this run).
+    public var storedTXID: UInt64 = 0
     /// Level-0 files sealed.
     public var segmentsSealed = 0
     /// Snapshots written.

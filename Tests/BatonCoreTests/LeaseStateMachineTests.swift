@@ -50,10 +50,26 @@ import Testing
             #"{"holder":"a","address":"http://a:8700","epoch":7,"expiresAtMs":1234,"syncStandby":"b","extra":{"x":[1,2]}}"#
         let record = try LeaseRecord(decoding: Array(text.utf8))
         #expect(record.holder == "a" && record.epoch == 7 && record.expiresAtMilliseconds == 1234)
+        #expect(record.syncStandby == "b")
         let again = try LeaseRecord(decoding: record.encoded())
         #expect(again == record)
         #expect(String(decoding: record.encoded(), as: UTF8.self).contains("syncStandby"))
         #expect(throws: BatonError.self) { try LeaseRecord(decoding: Array("{}".utf8)) }
+        var cleared = record
+        cleared.syncStandby = nil
+        let text2 = String(decoding: cleared.encoded(), as: UTF8.self)
+        #expect(!text2.contains("syncStandby") && text2.contains("extra"))
+        #expect(try LeaseRecord(decoding: cleared.encoded()).syncStandby == nil)
+    }
+
+    @Test func aRenewalCanBeAskedForEarlyButNotPastTheDeadline() {
+        var machine = LeaseStateMachine(timing: timing)
+        #expect(machine.renewNow(now: 0) == .none)
+        machine.acquired(epoch: 2, etag: "a", sentAt: 0)
+        #expect(machine.tick(now: 100) == .none)
+        #expect(machine.renewNow(now: 100) == .renew(epoch: 2, etag: "a"))
+        #expect(machine.renewNow(now: 8_410) == .stopWrites(epoch: 2))
+        #expect(machine.renewNow(now: 8_500) == .none)
     }
 }
 

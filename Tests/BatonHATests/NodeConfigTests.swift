@@ -35,6 +35,14 @@ import Testing
           timeout: 5s
         replication:
           batchWindow: 500ms
+          mode: sync
+          onStandbyLoss: strict
+          standbyTimeout: 250ms
+          readMethods: [GET, head]
+        relay:
+          maxBodyBytes: 65536
+          busyTimeout: 2s
+          readWait: 300ms
         """
 
     @Test func everyKeyIsRead() throws {
@@ -58,7 +66,20 @@ import Testing
         #expect(config.holdTimeoutMilliseconds == 30_000)
         #expect(config.handoffTimeoutMilliseconds == 5000)
         #expect(config.storeBatchWindowMilliseconds == 500)
+        #expect(config.replicationMode == .sync)
+        #expect(config.onStandbyLoss == .strict)
+        #expect(config.standbyTimeoutMilliseconds == 250)
+        #expect(config.readMethods == ["GET", "HEAD"])
+        #expect(config.relayMaxBodyBytes == 65536)
+        #expect(config.relayBusyTimeoutMilliseconds == 2000)
+        #expect(config.relayReadWaitMilliseconds == 300)
         try config.validate()
+    }
+
+    @Test func replicationCanBeGivenAsItsModeAlone() throws {
+        let config = try NodeConfig.parse("replication: sync", source: "baton.yml", environment: [:])
+        #expect(config.replicationMode == .sync && config.onStandbyLoss == .degrade)
+        #expect(NodeConfig().replicationMode == .async)
     }
 
     @Test func environmentExpansion() throws {
@@ -86,6 +107,9 @@ import Testing
         #expect(message("peers:\n  - name: b").contains("peers[0].api"))
         #expect(message("app:\n  env: [1, 2]").contains("app.env must be a mapping"))
         #expect(message(": : :").contains("not valid YAML"))
+        #expect(message("replication: sometimes").contains("replication must be one of async, sync"))
+        #expect(message("replication:\n  onStandbyLoss: panic").contains("one of degrade, strict"))
+        #expect(message("relay:\n  maxBodyBytes: big").contains("relay.maxBodyBytes must be a number"))
     }
 
     @Test func validationRefusesUnsafeOrIncompleteSettings() throws {

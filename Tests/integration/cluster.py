@@ -72,9 +72,11 @@ lease:
   ttl: {self.cluster.ttl}
   heartbeatTimeout: 1s
 handoff:
-  holdTimeout: 20s
+  holdTimeout: {self.cluster.hold_timeout}
 replication:
   batchWindow: {self.cluster.batch_window}
+  mode: {self.cluster.replication}
+  onStandbyLoss: {self.cluster.on_standby_loss}
 """ + (f"token: ${{TEST_TOKEN}}\n" if self.cluster.token else "")
         path = self.dir / "baton.yml"
         path.write_text(text)
@@ -104,8 +106,12 @@ replication:
 
 
 class Cluster:
-    def __init__(self, root, store, names=("a", "b"), ttl="3s", stores=None, token=None, batch_window="1s"):
+    def __init__(self, root, store, names=("a", "b"), ttl="3s", stores=None, token=None, batch_window="1s",
+                 replication="async", on_standby_loss="degrade", hold_timeout="20s"):
         self.root = Path(root)
+        self.replication = replication
+        self.on_standby_loss = on_standby_loss
+        self.hold_timeout = hold_timeout
         self.batch_window = batch_window
         self.ttl = ttl
         self.token = token
