@@ -25,6 +25,8 @@ public struct BatonError: Error, CustomStringConvertible, Sendable {
         case sqlite
         /// A lock stayed taken longer than Baton waits; trying again later may work.
         case busy
+        /// A request or input is larger than the configured limit.
+        case tooLarge
     }
 
     /// The kind of failure.

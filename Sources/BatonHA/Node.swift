@@ -23,6 +23,9 @@ public final class Node: Sendable {
     let progress = ChangeSignal()
     /// Wakes the driver before its next round is due (a capture was asked for).
     let driverWake = ChangeSignal()
+    /// A standby's copy: held while the follower applies a batch and while
+    /// the relay API reads it; true while the copy is a known commit state.
+    let copyGate = Mutex(false)
 
     /// Commands from the API for the driver.
     enum Command: Sendable {

@@ -39,6 +39,7 @@ struct NodeAPI {
             return try NodeAPI.encoded(healthy ? .ok : .serviceUnavailable, status)
         }
         router.get("/status") { _, _ in try NodeAPI.encoded(.ok, node.status()) }
+        RelayAPI(node: node).register(on: router)
         router.get("/metrics") { _, _ in
             let body = node.metrics.render(node.status())
             return Response(
@@ -95,18 +96,32 @@ struct NodeAPI {
         return role == .holder || role == .handingOver
     }
 
-    /// 401 unless the request carries the configured token.
+    /// 401 unless the request carries the configured token: `Authorization:
+    /// Bearer <token>`, or HTTP basic auth with the token as the password
+    /// (any user name), as rqlite clients send it.
     static func refuse(_ request: Request, _ node: Node) -> Response? {
         guard let token = node.config.token else { return nil }
         let given = request.headers[.authorization] ?? ""
-        let expected = "Bearer \(token)"
-        // Compare without an early exit so timing does not reveal the token.
+        var presented = ""
+        if given.hasPrefix("Bearer ") {
+            presented = String(given.dropFirst(7))
+        } else if given.hasPrefix("Basic "), let decoded = Data(base64Encoded: String(given.dropFirst(6))),
+            let text = String(data: decoded, encoding: .utf8), let colon = text.firstIndex(of: ":")
+        {
+            presented = String(text[text.index(after: colon)...])
+        }
+        guard !sameSecret(presented, token) else { return nil }
+        var response = json(
+            .unauthorized, ["error": "a valid token is required (Bearer, or basic auth with the token as password)"])
+        response.headers[.wwwAuthenticate] = "Bearer, Basic realm=\"baton\""
+        return response
+    }
+
+    /// Compares without an early exit, so timing does not reveal the secret.
+    static func sameSecret(_ given: String, _ expected: String) -> Bool {
         var difference = UInt8(given.utf8.count == expected.utf8.count ? 0 : 1)
         for (a, b) in zip(given.utf8, expected.utf8) { difference |= a ^ b }
-        guard difference != 0 else { return nil }
-        var response = json(.unauthorized, ["error": "a valid bearer token is required"])
-        response.headers[.wwwAuthenticate] = "Bearer"
-        return response
+        return difference == 0
     }
 
     static func addStreamHeaders(_ response: inout Response, _ node: Node) {

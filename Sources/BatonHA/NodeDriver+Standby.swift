@@ -25,6 +25,7 @@ extension NodeDriver {
         follower.cancel()
         await follower.value
         self.follower = nil
+        node.copyGate.withLock { $0 = false }
     }
 }
 

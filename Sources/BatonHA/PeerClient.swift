@@ -29,11 +29,12 @@ struct PeerClient: Sendable {
     /// Sends a request and reads the whole response (up to `maxBytes`).
     func send(
         _ method: HTTPMethod, _ url: String, body: [UInt8]? = nil, timeoutMilliseconds: Int64,
-        maxBytes: Int = 64 << 20
+        maxBytes: Int = 64 << 20, extraHeaders: [(String, String)] = []
     ) async throws -> Reply {
         var request = HTTPClientRequest(url: url)
         request.method = method
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        for (name, value) in extraHeaders { request.headers.add(name: name, value: value) }
         if let body {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(bytes: body))

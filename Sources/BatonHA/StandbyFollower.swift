@@ -53,7 +53,10 @@ struct StandbyFollower: Sendable {
             let records = try FramedBatch.decode(reply.body)
             if !records.isEmpty {
                 do {
-                    try database.apply(records)
+                    try node.copyGate.withLock { readable in
+                        try database.apply(records)
+                        readable = true
+                    }
                 } catch let error as BatonError
                     where [.checksumMismatch, .gap, .corrupt].contains(error.code)
                 {
@@ -65,6 +68,7 @@ struct StandbyFollower: Sendable {
                 }
                 node.metrics.appliedTransactions.increment(by: Int64(records.count))
             }
+            if records.isEmpty { node.copyGate.withLock { $0 = true } }
             let now = MonotonicClock.now()
             node.shared.withLock { state in
                 state.lastContact = now
@@ -125,6 +129,7 @@ struct StandbyFollower: Sendable {
         let database = copy.value
         // Named after the epoch that wrote the copy's last transaction.
         let copyEpoch = database.epoch > 0 ? database.epoch : epoch
+        node.copyGate.withLock { $0 = false }
         database.forget()
         if keepAside, let aside = try LocalDatabase.setAside(database.path, epoch: copyEpoch) {
             node.log("kept the diverged copy as \(aside)")

@@ -77,7 +77,7 @@ replication:
   batchWindow: {self.cluster.batch_window}
   mode: {self.cluster.replication}
   onStandbyLoss: {self.cluster.on_standby_loss}
-""" + (f"token: ${{TEST_TOKEN}}\n" if self.cluster.token else "")
+""" + (f"token: ${{TEST_TOKEN}}\n" if self.cluster.token else "") + self.cluster.extra_yaml
         path = self.dir / "baton.yml"
         path.write_text(text)
         return path
@@ -107,8 +107,9 @@ replication:
 
 class Cluster:
     def __init__(self, root, store, names=("a", "b"), ttl="3s", stores=None, token=None, batch_window="1s",
-                 replication="async", on_standby_loss="degrade", hold_timeout="20s"):
+                 replication="async", on_standby_loss="degrade", hold_timeout="20s", extra_yaml=""):
         self.root = Path(root)
+        self.extra_yaml = extra_yaml
         self.replication = replication
         self.on_standby_loss = on_standby_loss
         self.hold_timeout = hold_timeout

@@ -1,0 +1,217 @@
+import BatonCore
+import CSQLite
+import Foundation
+
+/// Runs relay statements on one short-lived SQLite connection of Baton's
+/// own, beside the app's: a busy timeout instead of failing on the app's
+/// write lock, and one transaction at a time (never held between requests).
+/// Blocking: call it off the event loops. Not thread-safe.
+public final class StatementRunner {
+    /// How the statements of one request are treated.
+    public enum Kind: Sendable {
+        /// `/db/execute`: every statement reports rows affected.
+        case execute
+        /// `/db/query`: only statements that do not write; each reports rows.
+        case query
+        /// `/db/request`: reads report rows, writes report rows affected.
+        case request
+    }
+
+    private var handle: OpaquePointer?
+    private let path: String
+
+    /// Opens `path` read-write with a busy timeout, or for reading only;
+    /// `immutable` reads a file nothing changes while it is open (a standby's
+    /// copy under its apply lock) without locks or WAL files.
+    public init(path: String, readOnly: Bool, immutable: Bool = false, busyTimeoutMilliseconds: Int32) throws {
+        self.path = path
+        var flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI
+        if immutable { flags |= SQLITE_OPEN_READONLY }
+        let escaped = path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? path
+        let name = immutable ? "file:\(escaped)?immutable=1" : "file:\(escaped)"
+        let result = sqlite3_open_v2(name, &handle, flags, nil)
+        guard result == SQLITE_OK else {
+            let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            sqlite3_close(handle)
+            handle = nil
+            throw BatonError(.sqlite, "cannot open database \(path): \(message)")
+        }
+        sqlite3_busy_timeout(handle, busyTimeoutMilliseconds)
+        if readOnly { _ = sqlite3_exec(handle, "PRAGMA query_only = 1", nil, nil, nil) }
+    }
+
+    deinit { sqlite3_close_v2(handle) }
+
+    /// Runs `statements`; with `transaction` all of them or none (the first
+    /// error rolls back and stops), else each on its own.
+    public func run(_ statements: [RelayStatement], kind: Kind, transaction: Bool) -> [RelayResult] {
+        var results: [RelayResult] = []
+        if transaction {
+            // Take the write lock up front for writes, so the busy timeout applies once, here.
+            let begin = kind == .query ? "BEGIN" : "BEGIN IMMEDIATE"
+            if let error = exec(begin) { return [RelayResult(.error(error))] }
+        }
+        for statement in statements {
+            let result = run(statement, kind: kind)
+            results.append(result)
+            if transaction, result.isError {
+                _ = exec("ROLLBACK")
+                return results
+            }
+        }
+        if transaction, let error = exec("COMMIT") {
+            _ = exec("ROLLBACK")
+            results.append(RelayResult(.error("the transaction did not commit: \(error)")))
+        }
+        return results
+    }
+
+    /// Whether the connection's statements changed the database.
+    public var changedSomething: Bool { sqlite3_total_changes(handle) > 0 }
+
+    private func run(_ statement: RelayStatement, kind: Kind) -> RelayResult {
+        let started = DispatchTime.now().uptimeNanoseconds
+        func finish(_ outcome: RelayResult.Outcome) -> RelayResult {
+            RelayResult(outcome, seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
+        }
+        var last: RelayResult.Outcome = .executed(lastInsertID: 0, rowsAffected: 0)
+        let utf8 = Array(statement.sql.utf8CString)
+        var failure: String?
+        utf8.withUnsafeBufferPointer { buffer in
+            var next: UnsafePointer<CChar>? = buffer.baseAddress
+            var first = true
+            while let sql = next, sql.pointee != 0 {
+                var prepared: OpaquePointer?
+                var tail: UnsafePointer<CChar>?
+                guard sqlite3_prepare_v2(handle, sql, -1, &prepared, &tail) == SQLITE_OK else {
+                    failure = message
+                    return
+                }
+                next = tail
+                guard let prepared else { continue }  // whitespace or a comment
+                defer { sqlite3_finalize(prepared) }
+                if first, let error = bind(statement.parameters, to: prepared) {
+                    failure = error
+                    return
+                }
+                first = false
+                let reads = sqlite3_stmt_readonly(prepared) != 0
+                if kind == .query, !reads {
+                    failure = "this statement writes; use /db/execute or /db/request for writes"
+                    return
+                }
+                let wantsRows = kind == .query || (kind == .request && reads)
+                switch step(prepared, collecting: wantsRows) {
+                case .failure(let error):
+                    failure = error.text
+                    return
+                case .success(let rows):
+                    last =
+                        rows
+                        ?? .executed(
+                            lastInsertID: sqlite3_last_insert_rowid(handle),
+                            rowsAffected: Int64(sqlite3_changes(handle)))
+                }
+            }
+        }
+        return finish(failure.map { .error($0) } ?? last)
+    }
+
+    private func step(_ prepared: OpaquePointer, collecting: Bool) -> Result<RelayResult.Outcome?, StepFailure> {
+        let count = sqlite3_column_count(prepared)
+        var values: [[RelayValue]] = []
+        while true {
+            let code = sqlite3_step(prepared)
+            if code == SQLITE_DONE { break }
+            guard code == SQLITE_ROW else { return .failure(StepFailure(message)) }
+            if collecting { values.append((0..<count).map { value(prepared, $0) }) }
+        }
+        guard collecting else { return .success(nil) }
+        let columns = (0..<count).map { String(cString: sqlite3_column_name(prepared, $0)) }
+        let types = (0..<count).map { column -> String in
+            if let declared = sqlite3_column_decltype(prepared, column) {
+                return String(cString: declared).lowercased()
+            }
+            switch values.first?[Int(column)] {
+            case .integer: return "integer"
+            case .real: return "real"
+            case .text: return "text"
+            case .blob: return "blob"
+            case .null, nil: return ""
+            }
+        }
+        return .success(.rows(columns: columns, types: types, values: values))
+    }
+
+    private struct StepFailure: Error {
+        var text: String
+        init(_ text: String) { self.text = text }
+    }
+
+    private func value(_ prepared: OpaquePointer, _ column: Int32) -> RelayValue {
+        switch sqlite3_column_type(prepared, column) {
+        case SQLITE_INTEGER: return .integer(sqlite3_column_int64(prepared, column))
+        case SQLITE_FLOAT: return .real(sqlite3_column_double(prepared, column))
+        case SQLITE_TEXT: return .text(String(cString: sqlite3_column_text(prepared, column)))
+        case SQLITE_BLOB:
+            let count = Int(sqlite3_column_bytes(prepared, column))
+            guard count > 0, let bytes = sqlite3_column_blob(prepared, column) else { return .blob([]) }
+            return .blob(Array(UnsafeRawBufferPointer(start: bytes, count: count)))
+        default: return .null
+        }
+    }
+
+    /// Binds parameters; returns an error message when they do not fit the statement.
+    private func bind(_ parameters: RelayStatement.Parameters, to prepared: OpaquePointer) -> String? {
+        let expected = Int(sqlite3_bind_parameter_count(prepared))
+        switch parameters {
+        case .none:
+            return expected == 0 ? nil : "the statement has \(expected) parameters but none were given"
+        case .positional(let values):
+            guard values.count == expected else {
+                return "the statement has \(expected) parameters but \(values.count) were given"
+            }
+            for (offset, value) in values.enumerated() {
+                if let error = bind(value, at: Int32(offset + 1), prepared) { return error }
+            }
+        case .named(let values):
+            var used = Set<String>()
+            for index in stride(from: 1, through: expected, by: 1) {
+                guard let name = sqlite3_bind_parameter_name(prepared, Int32(index)).map({ String(cString: $0) }) else {
+                    return "parameter \(index) of the statement has no name; give parameters as an array"
+                }
+                let bare = String(name.dropFirst())
+                guard let value = values[bare] else { return "no value given for parameter \(name)" }
+                used.insert(bare)
+                if let error = bind(value, at: Int32(index), prepared) { return error }
+            }
+            if let unknown = values.keys.sorted().first(where: { !used.contains($0) }) {
+                return "the statement has no parameter named \(unknown)"
+            }
+        }
+        return nil
+    }
+
+    private func bind(_ value: RelayValue, at index: Int32, _ prepared: OpaquePointer) -> String? {
+        let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+        let code: Int32
+        switch value {
+        case .null: code = sqlite3_bind_null(prepared, index)
+        case .integer(let number): code = sqlite3_bind_int64(prepared, index, number)
+        case .real(let number): code = sqlite3_bind_double(prepared, index, number)
+        case .text(let text): code = sqlite3_bind_text(prepared, index, text, -1, transient)
+        case .blob(let bytes) where bytes.isEmpty: code = sqlite3_bind_zeroblob(prepared, index, 0)
+        case .blob(let bytes):
+            code = bytes.withUnsafeBytes {
+                sqlite3_bind_blob(prepared, index, $0.baseAddress, Int32($0.count), transient)
+            }
+        }
+        return code == SQLITE_OK ? nil : message
+    }
+
+    private func exec(_ sql: String) -> String? {
+        sqlite3_exec(handle, sql, nil, nil, nil) == SQLITE_OK ? nil : message
+    }
+
+    private var message: String { String(cString: sqlite3_errmsg(handle)) }
+}
