@@ -141,7 +141,10 @@ struct NodeAPI {
         guard isStreaming(node) else {
             return json(.serviceUnavailable, ["error": "\(node.config.name) is not the holder"])
         }
-        if let peer { node.feed.acknowledge(peer: peer, txid: after) }
+        if let peer {
+            node.feed.acknowledge(peer: peer, txid: after)
+            node.progress.signal()  // writes waiting for this standby's confirmation
+        }
         var answer = node.feed.answer(after: after, checksum: checksum)
         if answer == .upToDate || answer == .unavailable {
             await node.feed.wait(after: after, timeoutMilliseconds: 1000)
