@@ -141,11 +141,13 @@ struct NodeAPI {
         guard isStreaming(node) else {
             return json(.serviceUnavailable, ["error": "\(node.config.name) is not the holder"])
         }
-        if let peer {
+        var answer = node.feed.answer(after: after, checksum: checksum)
+        // Only a position whose checksum is this holder's state at that TXID confirms
+        // anything: a diverged copy at a high TXID must not count for sync mode.
+        if let peer, answer.confirmsPosition {
             node.feed.acknowledge(peer: peer, txid: after)
             node.progress.signal()  // writes waiting for this standby's confirmation
         }
-        var answer = node.feed.answer(after: after, checksum: checksum)
         if answer == .upToDate || answer == .unavailable {
             await node.feed.wait(after: after, timeoutMilliseconds: 1000)
             answer = node.feed.answer(after: after, checksum: checksum)

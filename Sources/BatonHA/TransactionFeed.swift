@@ -20,6 +20,14 @@ final class TransactionFeed: TransactionTap {
         case gone(String)
         /// The stream is restarting (a snapshot or resync in progress); ask again shortly.
         case unavailable
+
+        /// Whether the standby's position was found in this holder's history.
+        var confirmsPosition: Bool {
+            switch self {
+            case .transactions, .upToDate: return true
+            case .diverged, .gone, .unavailable: return false
+            }
+        }
     }
 
     private struct State {
@@ -68,6 +76,8 @@ final class TransactionFeed: TransactionTap {
             state.startChecksum = checksum
             state.entries.removeAll()
             state.bytes = 0
+            // Positions confirmed against the old window (or an earlier term) count no more.
+            state.peerPositions.removeAll()
         }
         changes.signal()
     }

@@ -41,6 +41,22 @@ import Testing
         }
     }
 
+    @Test func onlyPositionsInTheHistoryConfirmAndARestartForgetsThem() {
+        let feed = TransactionFeed()
+        feed.restarted(txid: 5, checksum: 1005)
+        feed.committed(entry(6))
+        #expect(feed.answer(after: 6, checksum: 1006).confirmsPosition)
+        #expect(feed.answer(after: 5, checksum: 1005).confirmsPosition)
+        #expect(!feed.answer(after: 6, checksum: 999).confirmsPosition)
+        #expect(!feed.answer(after: 9, checksum: 1009).confirmsPosition)
+        #expect(!feed.answer(after: 4, checksum: 1004).confirmsPosition)
+        feed.acknowledge(peer: "b", txid: 6)
+        #expect(feed.peerPositions == ["b": 6])
+        // A new term (or a stream restart): what b confirmed before counts for nothing now.
+        feed.restarted(txid: 0, checksum: 0)
+        #expect(feed.peerPositions.isEmpty)
+    }
+
     @Test func theWindowIsBoundedAndBatchesAreCapped() {
         let feed = TransactionFeed(maxBytes: 100, maxBatchBytes: 25)
         feed.restarted(txid: 0, checksum: 1000)
