@@ -23,6 +23,8 @@ public final class Node: Sendable {
     let progress = ChangeSignal()
     /// Wakes the driver before its next round is due (a capture was asked for).
     let driverWake = ChangeSignal()
+    /// Wakes the holder's shipping task (a write waits for the store).
+    let shipperWake = ChangeSignal()
     /// A standby's copy: held while the follower applies a batch and while
     /// the relay API reads it; true while the copy is a known commit state.
     let copyGate = Mutex(false)
@@ -143,9 +145,13 @@ public final class Node: Sendable {
         let deadline = MonotonicClock.now() + timeoutMilliseconds
         while true {
             let seen = progress.version
-            if shared.withLock({ $0.captureCompleted >= ticket }) { return feed.latest.txid }
+            let (done, holding) = shared.withLock {
+                ($0.captureCompleted >= ticket, $0.role == .holder || $0.role == .handingOver)
+            }
+            if done { return feed.latest.txid }
             let now = MonotonicClock.now()
-            guard now < deadline else { return nil }
+            // Not the holder any more (fenced): nobody will capture; the write stays unconfirmed.
+            guard now < deadline, holding else { return nil }
             await progress.wait(from: seen, timeoutMilliseconds: deadline - now)
         }
     }

@@ -113,7 +113,9 @@ struct NodeAPI {
         guard !sameSecret(presented, token) else { return nil }
         var response = json(
             .unauthorized, ["error": "a valid token is required (Bearer, or basic auth with the token as password)"])
-        response.headers[.wwwAuthenticate] = "Bearer, Basic realm=\"baton\""
+        // Only Bearer is announced: a Basic challenge makes some clients (Foundation's
+        // URLSession on Linux) wait for credentials instead of returning the 401.
+        response.headers[.wwwAuthenticate] = "Bearer"
         return response
     }
 

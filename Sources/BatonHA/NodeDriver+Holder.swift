@@ -85,6 +85,7 @@ extension NodeDriver {
         self.replicator = replicator
         try await replicator.start()
         replicator.attach(tap: node.feed)
+        startShipping()
         let start = replicator.stats.snapshotsWritten > 0 ? replicator.sealedTXID : replicator.sealedTXID + 1
         node.shared.withLock {
             $0.epochStartTXID = start
@@ -133,30 +134,15 @@ extension NodeDriver {
             defer { state.flushRequested = false }
             return (state.captureRequested, state.flushRequested)
         }
-        if ticket > node.shared.withLock({ $0.captureCompleted }) {
-            do {
-                try replicator.capture()
-                node.shared.withLock { $0.captureCompleted = ticket }
-                node.progress.signal()
-            } catch {
-                // Waiters are not told a TXID that may miss their commit; they time out instead.
-                log("replication: \(error)")
-            }
-        }
+        serveCaptures(ticket: ticket)
         if flush || MonotonicClock.now() - lastStep >= 20 {
             lastStep = MonotonicClock.now()
             do {
-                try await replicator.step(flushAll: flush)
+                try replicator.stepLocally(flushAll: flush)
             } catch {
                 log("replication: \(error)")
             }
-            let stored = replicator.stats.storedTXID
-            if node.shared.withLock({ state -> Bool in
-                defer { state.storedTXID = max(state.storedTXID, stored) }
-                return stored > state.storedTXID
-            }) {
-                node.progress.signal()
-            }
+            if flush { node.shipperWake.signal() }
         }
         if let app = node.app, !app.isRunning, node.lease.mayWrite,
             MonotonicClock.now() - lastAppStart > 1000
@@ -172,6 +158,62 @@ extension NodeDriver {
         }
     }
 
+    /// Reads the WAL to its end for the writes waiting to learn their TXID
+    /// (`Node.captureNow`); also called while a hand-over drains them.
+    func serveCaptures(ticket: UInt64? = nil) {
+        guard let replicator else { return }
+        let ticket = ticket ?? node.shared.withLock { $0.captureRequested }
+        guard ticket > node.shared.withLock({ $0.captureCompleted }) else { return }
+        do {
+            try replicator.capture()
+            node.shared.withLock { $0.captureCompleted = ticket }
+            node.progress.signal()
+        } catch {
+            // Waiters are not told a TXID that may miss their commit; they time out instead.
+            log("replication: \(error)")
+        }
+    }
+
+    /// Ships sealed files to the store in a task of its own, so a slow or
+    /// failing store never delays capture, the standby's stream or a write
+    /// waiting for its TXID. Publishes what the store confirmed.
+    func startShipping() {
+        guard let shipper = replicator?.shipper else { return }
+        let node = self.node
+        shipping = Task.detached {
+            var failing = false
+            while !Task.isCancelled {
+                let seen = node.shipperWake.version
+                // A holder that cannot prove its lease writes nothing more to the store.
+                if node.lease.mayWrite {
+                    do {
+                        try await shipper.ship()
+                        if failing { node.log("the store accepts uploads again") }
+                        failing = false
+                    } catch {
+                        if !failing { node.log("store: \(error); retrying") }
+                        failing = true
+                    }
+                    let stored = shipper.storedTXID
+                    let advanced = node.shared.withLock { state -> Bool in
+                        defer { state.storedTXID = max(state.storedTXID, stored) }
+                        return stored > state.storedTXID
+                    }
+                    if advanced { node.progress.signal() }
+                }
+                await node.shipperWake.wait(from: seen, timeoutMilliseconds: failing ? 500 : 50)
+            }
+        }
+    }
+
+    /// Stops the shipping task and waits until no upload is in flight.
+    func stopShipping() async {
+        guard let shipping else { return }
+        shipping.cancel()
+        await shipping.value
+        self.shipping = nil
+    }
+
     /// Stops being holder. Fencing (`handedOver == false`): kill the app,
     /// seal what it wrote locally without uploading, and move those files
     /// aside. Then fold the WAL and adopt the file as a standby copy.
@@ -179,6 +221,7 @@ extension NodeDriver {
         node.shared.withLock { $0.serving = false }
         if let app = node.app { await app.kill() }
         stopLeaseTasks()
+        await stopShipping()
         var position: (UInt64, UInt64)?
         if let replicator {
             do {
@@ -231,10 +274,14 @@ extension NodeDriver {
         node.shared.withLock { $0.holdingTraffic = true }
         let drainDeadline = started + config.holdTimeoutMilliseconds / 2
         while node.shared.withLock({ $0.inFlight }) > 0, MonotonicClock.now() < drainDeadline {
-            try? await Task.sleep(nanoseconds: 5_000_000)
+            // In-flight writes wait for their TXID (and in sync mode the standby) before they finish.
+            serveCaptures()
+            try? await Task.sleep(nanoseconds: 2_000_000)
         }
         node.shared.withLock { $0.serving = false }
         if let app = node.app { await app.stop(graceMilliseconds: config.appStopTimeoutMilliseconds) }
+        // From here the hand-over uploads the last files itself.
+        await stopShipping()
         guard let replicator else { return .failure(BatonError(.usage, "not replicating")) }
         do {
             try replicator.sealCaptured()
@@ -248,6 +295,7 @@ extension NodeDriver {
         while chosen == nil, !candidates.isEmpty, MonotonicClock.now() < deadline, node.lease.mayWrite {
             let positions = node.feed.peerPositions
             chosen = candidates.first { (positions[$0] ?? 0) >= final }
+            serveCaptures()
             if chosen == nil { try? await Task.sleep(nanoseconds: 5_000_000) }
         }
         guard let chosen, let peer = config.peers.first(where: { $0.name == chosen }) else {
@@ -292,6 +340,7 @@ extension NodeDriver {
 
     /// A hand-over could not finish: serve again.
     func resumeHolding() async {
+        startShipping()
         do {
             try await startApp(epoch: machine.epoch)
             node.shared.withLock { $0.serving = true }

@@ -15,6 +15,8 @@ final class NodeDriver {
     var standby: StandbyDatabase?
     var follower: Task<Void, Never>?
     var leaseTasks: [Task<Void, Never>] = []
+    /// The holder's uploads to the store (`startShipping`).
+    var shipping: Task<Void, Never>?
     var lastAppStart: Int64 = 0
     /// When the holder last ran a full replication step.
     var lastStep: Int64 = 0
@@ -232,6 +234,7 @@ final class NodeDriver {
 
     private func finishRun() {
         for task in leaseTasks { task.cancel() }
+        shipping?.cancel()
         follower?.cancel()
         replicator?.close()
         standby?.close()

@@ -39,10 +39,27 @@ final class PendingSegments {
     func write(
         _ header: LTXHeader, level: Int, pages: (inout LTXEncoder) throws -> Void, postApply: () -> UInt64
     ) throws -> LTXFileInfo {
+        guard let info = try write(header, level: level, pages: pages, postApply: postApply, keep: { true }) else {
+            preconditionFailure("a file that is always kept was dropped")
+        }
+        return info
+    }
+
+    /// As `write`, but when `keep` says no once the pages are written the
+    /// file never appears (an uploader shipping the directory concurrently
+    /// must never see it) and the result is nil.
+    func write(
+        _ header: LTXHeader, level: Int, pages: (inout LTXEncoder) throws -> Void, postApply: () -> UInt64,
+        keep: () -> Bool
+    ) throws -> LTXFileInfo? {
         let info = LTXFileInfo(level: level, minTXID: header.minTXID, maxTXID: header.maxTXID)
         let temporary = temporaryPath()
         do {
             try LTXFileWriter.write(to: temporary, header: header, pages: pages, postApply: postApply)
+            guard keep() else {
+                try FileSystem.remove(temporary)
+                return nil
+            }
             try FileSystem.rename(temporary, to: path(for: info))
         } catch {
             try? FileSystem.remove(temporary)

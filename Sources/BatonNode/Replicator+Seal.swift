@@ -7,8 +7,9 @@ extension Replicator {
     func seal(preApply: UInt64? = nil) throws {
         guard !spool.isEmpty, let walEnd = spool.walEnd else { return }
         var header = LTXHeader(
-            pageSize: pageSize, commitPageCount: spool.commitPageCount, minTXID: stats.txid + 1,
-            maxTXID: stats.txid + UInt64(spool.transactionCount), timestampMilliseconds: spool.lastCommitMilliseconds)
+            pageSize: pageSize, commitPageCount: spool.commitPageCount, minTXID: ownStats.txid + 1,
+            maxTXID: ownStats.txid + UInt64(spool.transactionCount), timestampMilliseconds: spool.lastCommitMilliseconds
+        )
         header.preApplyChecksum = preApply ?? table.databaseChecksum
         header.nodeID = options.epoch
         header.walSalt1 = walEnd.salt1
@@ -28,9 +29,9 @@ extension Replicator {
                 next.resize(to: spool.commitPageCount, pageSize: pageSize)
             }, postApply: { next.databaseChecksum })
         table = next
-        stats.txid = info.maxTXID
-        stats.segmentsSealed += 1
+        ownStats.txid = info.maxTXID
+        ownStats.segmentsSealed += 1
         try spool.reset()
-        streaming?.checkAgainstSealed(txid: stats.txid, table: table)
+        streaming?.checkAgainstSealed(txid: ownStats.txid, table: table)
     }
 }

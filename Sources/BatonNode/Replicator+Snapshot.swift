@@ -66,8 +66,8 @@ extension Replicator {
                 }
             }, postApply: { state.databaseChecksum })
         table = state
-        stats.txid = txid
-        stats.snapshotsWritten += 1
+        ownStats.txid = txid
+        ownStats.snapshotsWritten += 1
         streaming?.restart(txid: txid, table: state)
         lastSnapshotMilliseconds = header.timestampMilliseconds
     }
@@ -82,7 +82,7 @@ extension Replicator {
         try handle(try follower.reacquire(captureSink))
         try seal()
         let expected = table.databaseChecksum
-        let txid = stats.txid
+        let txid = ownStats.txid
         try writeSnapshot(txid: txid, header: try follower.wal.header(), position: follower.position)
         if table.databaseChecksum != expected {
             log(
@@ -96,11 +96,12 @@ extension Replicator {
     /// transaction. Nothing is sealed when nothing differs.
     func resync() throws {
         try seal()
-        stats.resyncs += 1
+        ownStats.resyncs += 1
         let (walHeader, position) = try follower.restartAtEnd()
         let geometry = try session.readerGeometry()
         var header = LTXHeader(
-            pageSize: pageSize, commitPageCount: geometry.pageCount, minTXID: stats.txid + 1, maxTXID: stats.txid + 1,
+            pageSize: pageSize, commitPageCount: geometry.pageCount, minTXID: ownStats.txid + 1,
+            maxTXID: ownStats.txid + 1,
             timestampMilliseconds: Replicator.nowMilliseconds())
         header.preApplyChecksum = table.databaseChecksum
         header.nodeID = options.epoch
@@ -113,7 +114,7 @@ extension Replicator {
         let previous = table
         var changed = 0
         var state = PageChecksumTable()
-        let info = try pending.write(
+        let written = try pending.write(
             header, level: 0,
             pages: { encoder in
                 state = try readDatabase(header: walHeader, position: position) { number, data, sum in
@@ -122,16 +123,15 @@ extension Replicator {
                         changed += 1
                     }
                 }
-            }, postApply: { state.databaseChecksum })
-        if changed == 0 && state == previous {
-            try FileSystem.remove(pending.path(for: info))
+            }, postApply: { state.databaseChecksum }, keep: { changed > 0 || state != previous })
+        guard let info = written else {
             log("\(databasePath): database matches the replica; nothing was missed")
             return
         }
         log("\(databasePath): stored \(changed) changed pages as transaction \(info.maxTXID)")
         table = state
-        stats.txid = info.maxTXID
-        stats.segmentsSealed += 1
+        ownStats.txid = info.maxTXID
+        ownStats.segmentsSealed += 1
         streaming?.restart(txid: info.maxTXID, table: state)
     }
 }

@@ -27,7 +27,7 @@ extension Replicator {
                 "\(store.displayURL) holds pages of \(latestHeader.pageSize) bytes but \(databasePath) uses \(pageSize); use a new replica URL"
             )
         }
-        stats.txid = latest.maxTXID
+        ownStats.txid = latest.maxTXID
         if let snapshot = files.filter({ $0.level == LTXFileInfo.snapshotLevel }).max(by: { $0.maxTXID < $1.maxTXID }) {
             lastSnapshotMilliseconds = try await ReplicaCatalog.header(of: snapshot, in: store).timestampMilliseconds
         }
@@ -55,7 +55,7 @@ extension Replicator {
             table = try readDatabase(header: walHeader, position: follower.position) { _, _, _ in }
             if catchUp.transactions.isEmpty {
                 if table.databaseChecksum == trailer.postApplyChecksum {
-                    log("resumed \(store.displayURL) at transaction \(stats.txid)")
+                    log("resumed \(store.displayURL) at transaction \(ownStats.txid)")
                     return
                 }
                 reason = "the database no longer matches the replica's newest file"
@@ -81,10 +81,10 @@ extension Replicator {
             }
         }
         log(
-            "cannot resume \(store.displayURL) from the WAL (\(reason!)); writing a new snapshot as transaction \(max(stats.txid, options.startAfterTXID) + 1)"
+            "cannot resume \(store.displayURL) from the WAL (\(reason!)); writing a new snapshot as transaction \(max(ownStats.txid, options.startAfterTXID) + 1)"
         )
         try writeSnapshot(
-            txid: max(stats.txid, options.startAfterTXID) + 1, header: walHeader, position: follower.position)
+            txid: max(ownStats.txid, options.startAfterTXID) + 1, header: walHeader, position: follower.position)
         try await upload()
     }
 

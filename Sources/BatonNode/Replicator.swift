@@ -30,15 +30,17 @@ public final class Replicator {
     var pageSize: UInt32 = 0
     var table = PageChecksumTable()
     var lastSnapshotMilliseconds: Int64 = 0
-    /// When each compaction level last ran.
-    var lastCompactionMilliseconds: [Int: Int64] = [:]
-    /// When retention last ran without compaction.
-    var lastRetentionMilliseconds: Int64 = 0
-    /// Levels with new input files since they last ran: compaction lists the
-    /// store only for those, so an idle database costs no requests.
-    var levelsWithNewInputs: Set<Int> = [1]
+    /// Uploads, compaction and retention (driven by `step`, or by its own task).
+    public let shipper: ReplicaShipper
+    /// What happened on the capture side so far.
+    var ownStats = ReplicatorStats()
+
     /// What has happened so far.
-    public internal(set) var stats = ReplicatorStats()
+    public var stats: ReplicatorStats {
+        var stats = ownStats
+        shipper.addCounters(to: &stats)
+        return stats
+    }
 
     /// Opens the database (checking it is usable) and the local state directory.
     public init(
@@ -53,17 +55,18 @@ public final class Replicator {
             path: databasePath, busyTimeoutMilliseconds: options.busyTimeoutMilliseconds, enableWAL: options.enableWAL)
         follower = WALFollower(session: session)
         pending = try PendingSegments(directory: (options.stateDirectory ?? databasePath + "-baton") + "/pending")
+        shipper = ReplicaShipper(store: store, pending: pending, options: options, log: log)
     }
 
     /// Streams every transaction captured from now on to `tap` (call after `start`).
     public func attach(tap: any TransactionTap) {
         streaming = StreamingSink(
-            inner: spool, tap: tap, pageSize: pageSize, epoch: options.epoch, txid: stats.txid, table: table,
+            inner: spool, tap: tap, pageSize: pageSize, epoch: options.epoch, txid: ownStats.txid, table: table,
             maxTransactionBytes: options.maxStreamedTransactionBytes)
     }
 
     /// The last transaction captured and sealed locally (uploaded or waiting to be).
-    public var sealedTXID: UInt64 { stats.txid }
+    public var sealedTXID: UInt64 { ownStats.txid }
 
     /// The database checksum after `sealedTXID`.
     public var sealedChecksum: UInt64 { table.databaseChecksum }
@@ -87,11 +90,17 @@ public final class Replicator {
     /// seal the batch when its window is over, checkpoint, snapshot when due,
     /// upload. With `flushAll` the batch is sealed whatever its age.
     public func step(flushAll: Bool = false) async throws {
+        try stepLocally(flushAll: flushAll)
+        try await upload()
+    }
+
+    /// `step` without the upload, for a caller that ships in another task (`shipper`).
+    public func stepLocally(flushAll: Bool = false) throws {
         try checkDatabaseIsStillTheSameFile()
         if let yielded = try follower.yieldToWaitingCheckpoint(
             maxWaitMilliseconds: options.maxYieldMilliseconds, captureSink)
         {
-            stats.checkpointYields += 1
+            ownStats.checkpointYields += 1
             try handle(yielded)
         }
         try handle(try follower.capture(captureSink))
@@ -103,13 +112,12 @@ public final class Replicator {
             let result = try follower.checkpoint(truncateAboveBytes: options.truncateThresholdBytes, captureSink) {
                 if !spool.isEmpty { try seal() }
             }
-            stats.checkpoints += 1
+            ownStats.checkpoints += 1
             try handle(result)
         }
         if now - lastSnapshotMilliseconds >= options.snapshotIntervalSeconds * 1000 {
             try scheduledSnapshot()
         }
-        try await upload()
     }
 
     /// Captures the commits in the WAL now, without sealing or uploading:
@@ -133,19 +141,9 @@ public final class Replicator {
         }
     }
 
-    /// Uploads sealed files; a store failure is reported and retried on the next round.
+    /// Uploads sealed files, compacts and retains; a store failure is reported and retried on the next round.
     func upload() async throws {
-        if try await sendPending() > 0 { levelsWithNewInputs.insert(1) }
-        try await compactAndRetain(now: Replicator.nowMilliseconds())
-    }
-
-    /// Sends the sealed files waiting locally, in order, and counts them.
-    func sendPending() async throws -> Int {
-        let sent = try await pending.upload(to: store)
-        stats.filesUploaded += sent.files
-        stats.bytesUploaded += sent.bytes
-        stats.storedTXID = max(stats.storedTXID, sent.maxTXID)
-        return sent.files
+        try await shipper.ship(now: Replicator.nowMilliseconds())
     }
 
     func handle(_ result: WALFollower.CaptureResult) throws {

@@ -1,7 +1,7 @@
 import BatonCore
 import BatonStore
 
-extension Replicator {
+extension ReplicaShipper {
     /// Runs the compaction levels that are due and have new input files,
     /// then retention. Lists the store once per pass, and only when some level
     /// has work: after writes stop, each level runs at most once more.
@@ -26,7 +26,7 @@ extension Replicator {
             while let run = CompactionPlan.nextRun(files: files, level: level), merged < 100 {
                 let info = try await Compactor(store: store, pending: pending).compact(run, into: level)
                 _ = try await sendPending()
-                stats.compactions += 1
+                counters.withLock { $0.compactions += 1 }
                 files.append(info)
                 merged += 1
             }
@@ -48,7 +48,7 @@ extension Replicator {
             files: withTimes, nowMilliseconds: now, retentionMilliseconds: options.retentionMilliseconds)
         for file in doomed {
             try await store.delete(file.key, ifMatch: nil)
-            stats.filesDeleted += 1
+            counters.withLock { $0.filesDeleted += 1 }
         }
         if !doomed.isEmpty { log("retention: deleted \(doomed.count) files older than the window") }
     }
