@@ -8,6 +8,7 @@ import sqlite3
 import time
 
 from cluster import Cluster, Load, http, keys
+from s3support import FaultProxy, Moto
 
 ROUNDS = 50 if os.environ.get("BATON_TORTURE") else 3
 
@@ -147,3 +148,45 @@ def test_strict_holds_writes_until_a_standby_confirms(tmp_path):
             if member.proc and member.proc.poll() is None:
                 member.proc.send_signal(signal.SIGCONT)
         cluster.stop()
+
+
+def test_a_slow_store_does_not_slow_writes_the_standby_confirms(tmp_path, monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    moto = Moto(tmp_path / "moto.log")
+    proxy = None
+    cluster = None
+    try:
+        moto.create_bucket("slow")
+        proxy = FaultProxy(moto.port)
+        slow = f"s3://slow/app?endpoint={proxy.endpoint}"
+        cluster = Cluster(tmp_path, slow, ttl="10s", replication="sync",
+                          stores={"a": slow, "b": f"s3://slow/app?endpoint={moto.endpoint}"})
+        cluster.start()
+        holder, standby = named_standby(cluster)
+        assert holder.name == "a"
+        # From now on every PUT of the holder (uploads, lease renewals) takes 0.2-1.5 s.
+        proxy.methods = ("PUT",)
+        proxy.kinds = ("delay",)
+        proxy.rate = 1.0
+        time.sleep(1)
+        latencies = []
+        until = time.monotonic() + 5
+        while time.monotonic() < until:
+            status, text, took = timed_write(holder, f"slow-{len(latencies)}")
+            assert status == 200, text
+            latencies.append(took)
+            time.sleep(0.02)
+        delayed = [r for r in proxy.requests if r[2] == "delay"]
+        assert len(delayed) >= 3  # the store really was slow meanwhile
+        latencies.sort()
+        print(f"\n{len(latencies)} writes while {len(delayed)} store PUTs took 0.2-1.5 s each: "
+              f"median {latencies[len(latencies) // 2] * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms")
+        assert latencies[-1] < 0.15, latencies[-5:]
+        assert holder.status().get("syncStandby") == standby.name
+    finally:
+        if cluster:
+            cluster.stop()
+        if proxy:
+            proxy.stop()
+        moto.stop()
