@@ -5,6 +5,7 @@ import json
 import os
 import signal
 import sqlite3
+import threading
 import time
 
 from cluster import Cluster, Load, http, keys
@@ -22,6 +23,42 @@ def wait_for(predicate, timeout, what):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+class RelayLoad:
+    """A client writing through the relay API of alternating nodes (a standby forwards);
+    keeps the keys whose INSERT was acknowledged."""
+
+    def __init__(self, apis, prefix):
+        self.apis = apis
+        self.prefix = prefix
+        self.acked = []
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        count = 0
+        while not self.stopping.is_set():
+            count += 1
+            key = f"{self.prefix}-{count}"
+            body = json.dumps([["INSERT INTO relay_acks(k) VALUES(?)", key]]).encode()
+            status, text = http("POST", self.apis[count % len(self.apis)] + "/db/execute", timeout=30, body=body)
+            if status == 200 and "error" not in json.loads(text)["results"][0]:
+                self.acked.append(key)
+            time.sleep(0.01)
+
+    def start(self):
+        self.thread.start()
+
+    def stop(self):
+        self.stopping.set()
+        self.thread.join(60)
+
+
+def relay_keys(member):
+    status, text = http("GET", member.api + "/db/query?q=SELECT+k+FROM+relay_acks", timeout=30)
+    assert status == 200, text
+    return {row[0] for row in json.loads(text)["results"][0].get("values", [])}
+
+
 def test_kill_9_failovers_lose_no_acknowledged_write(tmp_path):
     cluster = Cluster(tmp_path, f"file://{tmp_path}/replica", ttl="3s", replication="sync")
     cluster.start()
@@ -29,7 +66,11 @@ def test_kill_9_failovers_lose_no_acknowledged_write(tmp_path):
     named_rounds = 0
     acknowledged = 0
     all_acked = []
+    relay_acked = []
     try:
+        first = cluster.holder(timeout=40)
+        status, text = http("POST", first.api + "/db/execute", body=b'["CREATE TABLE relay_acks (k TEXT)"]')
+        assert status == 200 and "error" not in text, text
         for round in range(ROUNDS):
             holder = cluster.holder(timeout=40)
             standby = cluster["b" if holder.name == "a" else "a"]
@@ -42,15 +83,20 @@ def test_kill_9_failovers_lose_no_acknowledged_write(tmp_path):
             except AssertionError:
                 pass
             load = Load([holder.proxy, standby.proxy], threads=4, prefix=f"r{round}")
+            relay = RelayLoad([holder.api, standby.api], prefix=f"q{round}")
             load.start()
+            relay.start()
             time.sleep(1.5)
             holder.kill()  # the node and, through its parent-death signal, its app
             new = cluster.holder(timeout=40, among=[standby])
             time.sleep(0.3)
             load.stop()
+            relay.stop()
             all_acked.extend(key for key, _, _, _ in load.acks)
+            relay_acked.extend(relay.acked)
             stored = keys(new.proxy)
             missing = [key for key in all_acked if key not in stored]
+            missing += [key for key in relay_acked if key not in relay_keys(new)]
             assert missing == [], f"round {round}: acknowledged writes lost: {missing[:10]}\n" + new.log_text()[-4000:]
             acknowledged += len(load.acks)
             # One epoch accepts writes at a time: in commit order, epochs never go back.
@@ -59,7 +105,9 @@ def test_kill_9_failovers_lose_no_acknowledged_write(tmp_path):
             assert epochs == sorted(epochs), f"round {round}: epochs overlap"
             holder.start()  # the killed machine comes back as a standby
             load = None
-        print(f"\n{ROUNDS} kill -9 failovers, {acknowledged} acknowledged writes, none lost; "
+        assert relay_acked
+        print(f"\n{ROUNDS} kill -9 failovers, {acknowledged} acknowledged writes through the proxies and "
+              f"{len(relay_acked)} through the relay API, none lost; "
               f"standby named in sync before {named_rounds} crashes")
         assert named_rounds > 0
         holder = cluster.holder(timeout=40)
