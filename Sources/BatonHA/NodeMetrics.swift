@@ -16,6 +16,7 @@ final class NodeMetrics: Sendable {
     private let appRunning: Gauge
     private let failovers: Gauge
     private let handoffs: Gauge
+    private let syncStandbyNamed: Gauge
     /// Transactions sent to standbys.
     let streamedTransactions: Counter
     /// Bytes sent to standbys.
@@ -53,6 +54,9 @@ final class NodeMetrics: Sendable {
         appRunning = registry.makeGauge(name: "baton_app_running", help: "1 while the app runs on this node")
         failovers = registry.makeGauge(name: "baton_failovers", help: "Takeovers after a failed holder seen here")
         handoffs = registry.makeGauge(name: "baton_handoffs", help: "Hand-overs away from this node")
+        syncStandbyNamed = registry.makeGauge(
+            name: "baton_sync_standby_named",
+            help: "Holder in sync mode: 1 while the lease names an in-sync standby, 0 while writes wait for the store")
         streamedTransactions = registry.makeCounter(
             name: "baton_streamed_transactions_total", help: "Transactions sent to standbys")
         streamedBytes = registry.makeCounter(name: "baton_streamed_bytes_total", help: "Bytes sent to standbys")
@@ -84,6 +88,7 @@ final class NodeMetrics: Sendable {
         appRunning.set(to: status.appRunning ? 1.0 : 0.0)
         failovers.set(Double(status.failovers))
         handoffs.set(Double(status.handoffs))
+        syncStandbyNamed.set(to: status.syncStandby == nil ? 0.0 : 1.0)
         let bytes = storeMetrics.bytes
         storeBytesUp.set(Double(bytes.up))
         storeBytesDown.set(Double(bytes.down))

@@ -13,7 +13,10 @@ struct NodeCommand: AsyncParsableCommand {
             The node that takes the lease in the store runs the app and streams every committed \
             transaction to the others, which apply it to their own copy; when the holder dies, a \
             standby takes over once the lease has expired on the store's clock. SIGTERM on the holder \
-            hands the baton to a caught-up standby first (for deploys); see `baton handoff`.
+            hands the baton to a caught-up standby first (for deploys); see `baton handoff`. With \
+            --replication sync (replication: sync), no acknowledged write is lost when the holder's \
+            machine dies. Every node also serves the rqlite-compatible relay API (/db/execute, \
+            /db/query, /db/request) for scripts and other services.
 
             Every key of baton.yml is documented in the README. Flags override the file; without \
             --config the flags alone must name the node, database and store.
@@ -58,6 +61,12 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(help: "Lease time to live, e.g. 10s.")
     var ttl: DurationArgument?
 
+    @Option(
+        help: ArgumentHelp(
+            "async, or sync: a write's answer leaves the holder only once the standby (or the store) has it.",
+            valueName: "mode"))
+    var replication: String?
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         var settings =
@@ -71,6 +80,12 @@ struct NodeCommand: AsyncParsableCommand {
         if let app { settings.appCommand = app }
         if let ready { settings.appReadyURL = ready }
         if let ttl { settings.leaseTTLMilliseconds = ttl.milliseconds }
+        if let replication {
+            guard let mode = NodeConfig.ReplicationMode(rawValue: replication) else {
+                throw ValidationError("--replication must be async or sync, got '\(replication)'")
+            }
+            settings.replicationMode = mode
+        }
         if settings.token == nil, let token = environment["BATON_TOKEN"], !token.isEmpty { settings.token = token }
         for text in peer {
             guard let equals = text.firstIndex(of: "=") else {

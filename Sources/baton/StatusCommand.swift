@@ -44,6 +44,13 @@ struct StatusCommand: AsyncParsableCommand {
             print("lag       \(lag)\(status.lagMilliseconds.map { ", \($0) ms" } ?? "")")
         }
         if let left = status.leaseTimeLeftMilliseconds { print("lease     \(left) ms left before writes stop") }
+        if let mode = status.replication {
+            var line = "mode      \(mode)"
+            if mode == "sync", status.leaseTimeLeftMilliseconds != nil {
+                line += status.syncStandby.map { ", \($0) in sync" } ?? ", no standby in sync (writes wait for the store)"
+            }
+            print(line)
+        }
         for peer in status.peers {
             print("peer      \(peer.name) \(peer.api)\(peer.appliedTXID.map { " applied \($0)" } ?? "")")
         }

@@ -5,10 +5,12 @@ import json
 import os
 import signal
 import sqlite3
+import subprocess
 import threading
 import time
 
 from cluster import Cluster, Load, http, keys
+from conftest import BATON
 from s3support import FaultProxy, Moto
 
 ROUNDS = 50 if os.environ.get("BATON_TORTURE") else 3
@@ -96,7 +98,8 @@ def test_kill_9_failovers_lose_no_acknowledged_write(tmp_path):
             relay_acked.extend(relay.acked)
             stored = keys(new.proxy)
             missing = [key for key in all_acked if key not in stored]
-            missing += [key for key in relay_acked if key not in relay_keys(new)]
+            relayed = relay_keys(new)
+            missing += [key for key in relay_acked if key not in relayed]
             assert missing == [], f"round {round}: acknowledged writes lost: {missing[:10]}\n" + new.log_text()[-4000:]
             acknowledged += len(load.acks)
             # One epoch accepts writes at a time: in commit order, epochs never go back.
@@ -146,6 +149,9 @@ def test_degrade_drops_a_silent_standby_then_the_store_holds_every_acknowledged_
         assert lease["syncStandby"] == standby.name
         status, _, quick = timed_write(holder, "before")
         assert status == 200
+        assert "baton_sync_standby_named 1" in http("GET", holder.api + "/metrics")[1]
+        shown = subprocess.run([BATON, "status", "--node", holder.api], capture_output=True, text=True, timeout=30)
+        assert f"mode      sync, {standby.name} in sync" in shown.stdout, shown.stdout
 
         standby.proc.send_signal(signal.SIGSTOP)  # the standby stops confirming
         status, text, slow = timed_write(holder, "first-after")
@@ -155,6 +161,7 @@ def test_degrade_drops_a_silent_standby_then_the_store_holds_every_acknowledged_
         assert holder.status().get("syncStandby") is None
         lease = json.loads((tmp_path / "replica" / "lease.json").read_text())
         assert "syncStandby" not in lease
+        assert "baton_sync_standby_named 0" in http("GET", holder.api + "/metrics")[1]
         acked = ["before", "first-after"]
         for index in range(5):
             status, text, _ = timed_write(holder, f"degraded-{index}")
