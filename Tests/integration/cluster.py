@@ -3,7 +3,7 @@ free loopback ports, each with the demo counter app (`baton demo-app`) as its
 supervised app, configured through a YAML file (so the config path is
 exercised too). Clients write through the front proxies and keep a history
 of acknowledged writes with the epoch that acknowledged them."""
-import http.client
+from http.client import HTTPException
 import json
 import os
 import signal
@@ -26,7 +26,7 @@ def http(method, url, timeout=5.0, body=None, headers=None):
             return response.status, response.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode()
-    except (urllib.error.URLError, http.client.HTTPException, ConnectionError, TimeoutError, OSError) as error:
+    except (urllib.error.URLError, HTTPException, ConnectionError, TimeoutError, OSError) as error:
         # HTTPException: e.g. a body cut short when the server was killed mid-answer.
         return 0, str(error)
 
