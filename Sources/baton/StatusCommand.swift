@@ -47,7 +47,8 @@ struct StatusCommand: AsyncParsableCommand {
         if let mode = status.replication {
             var line = "mode      \(mode)"
             if mode == "sync", status.leaseTimeLeftMilliseconds != nil {
-                line += status.syncStandby.map { ", \($0) in sync" } ?? ", no standby in sync (writes wait for the store)"
+                line +=
+                    status.syncStandby.map { ", \($0) in sync" } ?? ", no standby in sync (writes wait for the store)"
             }
             print(line)
         }
