@@ -102,6 +102,9 @@ struct FrontProxy {
                     addTransactionHeaders(&headers, txid: txid)
                 case .unconfirmed(let txid, let reason):
                     node.endLocalRequest()
+                    // Read the app's answer to its end (bounded) so the connection is released cleanly.
+                    let body = upstream.body
+                    Task { _ = try? await body.collect(upTo: 1 << 20) }
                     var response = unavailable(
                         "\(node.config.name): the app answered, but its write is not confirmed: \(reason). It is committed on the holder and may or may not survive a failover."
                     )

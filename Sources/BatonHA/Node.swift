@@ -133,6 +133,17 @@ public final class Node: Sendable {
     /// A forwarded request finished.
     func endLocalRequest() { shared.withLock { $0.inFlight -= 1 } }
 
+    /// Counts a relay request that runs statements on this holder's database,
+    /// unless a hand-over is holding traffic (it waits for those counted, so
+    /// nothing commits after its last transaction).
+    func beginLocalRequestIfServing() -> Bool {
+        shared.withLock { state in
+            guard state.role == .holder, !state.holdingTraffic else { return false }
+            state.inFlight += 1
+            return true
+        }
+    }
+
     /// The newest committed TXID once the driver has read the WAL to its end
     /// (so it covers every commit made before the call); nil when the
     /// driver does not capture in time (not the holder, or stuck).

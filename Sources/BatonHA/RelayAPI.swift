@@ -71,7 +71,8 @@ struct RelayAPI {
         let deadline = MonotonicClock.now() + node.config.holdTimeoutMilliseconds
         while true {
             let (role, holderAPI) = node.shared.withLock { ($0.role, $0.holderAPI) }
-            if role == .holder, node.lease.mayWrite, node.shared.withLock({ !$0.holdingTraffic }) {
+            if role == .holder, node.lease.mayWrite, node.beginLocalRequestIfServing() {
+                defer { node.endLocalRequest() }
                 return await runOnHolder(call)
             }
             if role == .standby, call.kind == .query, call.level == .none, let answer = await runOnCopy(call) {

@@ -3,6 +3,9 @@ clients nobody here wrote (pyrqlite, sqlalchemy-rqlite) and by raw HTTP
 for the edges: consistency levels, read-your-writes, auth, bad input."""
 import base64
 import json
+import os
+import subprocess
+import threading
 import time
 import urllib.request
 
@@ -12,6 +15,7 @@ import sqlalchemy
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from cluster import Cluster, http
+from conftest import BATON
 
 TOKEN = "relay-secret"
 
@@ -235,3 +239,39 @@ def test_unauthenticated_requests_never_touch_the_database(cluster):
             "INSERT INTO k VALUES(1)")
     status, text = http("GET", holder.api + "/db/query?q=SELECT+count(*)+FROM+k", headers=basic)
     assert json.loads(text)["results"][0]["values"] == [[0]], text
+
+
+def test_relay_writes_during_a_handoff_neither_fail_nor_get_lost(cluster):
+    holder, standby = pair(cluster)
+    status, text = http("POST", holder.api + "/db/execute", body=b'["CREATE TABLE h (k TEXT)"]', headers=auth())
+    assert status == 200, text
+    acked, failed = [], []
+    stop = threading.Event()
+
+    def writer(api, prefix):
+        count = 0
+        while not stop.is_set():
+            count += 1
+            body = json.dumps([["INSERT INTO h(k) VALUES(?)", f"{prefix}-{count}"]]).encode()
+            status, text = http("POST", api + "/db/execute", body=body, headers=auth(), timeout=30)
+            (acked if status == 200 and "error" not in json.loads(text)["results"][0] else failed).append(
+                (f"{prefix}-{count}", status, text[:200]))
+
+    threads = [threading.Thread(target=writer, args=(m.api, f"{m.name}{i}")) for m in (holder, standby)
+               for i in range(2)]
+    for thread in threads:
+        thread.start()
+    time.sleep(1)
+    result = subprocess.run([BATON, "handoff", "--node", holder.api], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "BATON_TOKEN": TOKEN})
+    assert result.returncode == 0, result.stderr
+    assert cluster.holder(among=[standby], timeout=10) is standby
+    time.sleep(1)
+    stop.set()
+    for thread in threads:
+        thread.join(60)
+    assert failed == [], failed[:3]
+    status, text = http("GET", standby.api + "/db/query?q=SELECT+k+FROM+h", headers=auth())
+    stored = {row[0] for row in json.loads(text)["results"][0]["values"]}
+    assert [key for key, _, _ in acked if key not in stored] == []
+    assert len(acked) > 20
