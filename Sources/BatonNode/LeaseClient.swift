@@ -23,8 +23,6 @@ public final class LeaseClient: Sendable {
     private struct SyncStandbyState {
         var wanted: String?
         var recorded: String?
-        /// The record this client replaced when it last took the lease.
-        var replaced: LeaseRecord?
     }
 
     /// A client for `store` that will write `holder` and `address` into the record.
@@ -89,7 +87,8 @@ public final class LeaseClient: Sendable {
             let etag = try await store.put(
                 LeaseClient.key, data: record.encoded(), condition: current.map { .ifMatch($0.etag) } ?? .ifNoneMatch)
             withMachine { $0.acquired(epoch: epoch, etag: etag, sentAt: sentAt) }
-            syncStandbyState.withLock { $0 = SyncStandbyState(replaced: current?.record) }
+            // A new term starts with no standby in sync.
+            syncStandbyState.withLock { $0 = SyncStandbyState() }
             return .acquired(epoch)
         } catch let error as BatonError where error.code == .preconditionFailed {
             if let winner = try await LeaseClient.read(store) { return .held(winner.record) }
@@ -131,9 +130,6 @@ public final class LeaseClient: Sendable {
 
     /// Whether writes are allowed now.
     public var mayWrite: Bool { withMachine { $0.mayWrite(at: MonotonicClock.now()) } }
-
-    /// The record this client replaced when it last took the lease (nil if it created it).
-    public var replacedRecord: LeaseRecord? { syncStandbyState.withLock { $0.replaced } }
 
     /// The in-sync standby the store's record names, as far as this holder
     /// wrote it (changes only when a conditional write succeeded).

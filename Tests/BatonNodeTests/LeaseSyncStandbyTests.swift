@@ -1,0 +1,59 @@
+import BatonCore
+import BatonNode
+import BatonStore
+import BatonSystem
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The lease's in-sync standby (sync mode): written by the holder's renewals,
+/// and reserving an expired lease for that standby (or the old holder).
+@Suite struct LeaseSyncStandbyTests {
+    let directory = "/tmp/baton-leasesync-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+    let timing = LeaseStateMachine.Timing(ttlMilliseconds: 3000)
+
+    func client(_ name: String, _ store: FileStore) -> LeaseClient {
+        LeaseClient(store: store, holder: name, address: "http://\(name)", timing: timing)
+    }
+
+    @Test func theHolderRecordsItsInSyncStandbyAndOnlyItOrTheOldHolderMayTakeTheExpiredLease() async throws {
+        try FileSystem.makeDirectories(directory)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = FileStore(root: directory + "/replica")
+        let a = client("a", store)
+        guard case .acquired(let epoch) = try await a.tryAcquire() else {
+            Issue.record("a should take a fresh lease")
+            return
+        }
+        #expect(a.recordedSyncStandby == nil)
+        a.requestSyncStandby("b")
+        #expect(await a.maintain())  // writes at once, not at the next due renewal
+        #expect(a.recordedSyncStandby == "b")
+        #expect(try await LeaseClient.read(store)?.record.syncStandby == "b")
+
+        // a dies; its record expires (written as expired here, keeping the epoch and the name).
+        var expired = try #require(try await LeaseClient.read(store))
+        expired.record.expiresAtMilliseconds = 0
+        _ = try await store.put(LeaseClient.key, data: expired.record.encoded(), condition: .ifMatch(expired.etag))
+
+        let c = client("c", store)
+        guard case .reserved(let record) = try await c.tryAcquire(honoringSyncStandby: true) else {
+            Issue.record("c is not the in-sync standby and must leave the lease to b")
+            return
+        }
+        #expect(record.syncStandby == "b" && record.epoch == epoch)
+        // Without the rule (batch jobs, async clusters) the lease is simply expired.
+        let b = client("b", store)
+        guard case .acquired(let next) = try await b.tryAcquire(honoringSyncStandby: true) else {
+            Issue.record("b is the in-sync standby and may take it")
+            return
+        }
+        #expect(next == epoch + 1)
+        // The new term names nobody until its own standby keeps up.
+        #expect(b.recordedSyncStandby == nil)
+        #expect(try await LeaseClient.read(store)?.record.syncStandby == nil)
+    }
+}
