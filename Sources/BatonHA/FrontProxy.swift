@@ -157,8 +157,15 @@ struct FrontProxy {
     /// connection itself could not be made (the upstream never saw them).
     static func isSafeToRetry(_ method: HTTPRequest.Method, _ error: Error) -> Bool {
         if [.get, .head, .options, .put, .delete].contains(method) { return true }
+        return !wasSent(error)
+    }
+
+    /// False when the error says the connection was never made (refused, or
+    /// not established in time), so the request cannot have arrived; a reset
+    /// or a timeout after connecting may have been sent.
+    static func wasSent(_ error: Error) -> Bool {
         let text = String(describing: error).lowercased()
-        return text.contains("connect") || text.contains("refused")
+        return !(text.contains("refused") || text.contains("connecttimeout") || text.contains("connect timeout"))
     }
 
     static func unavailable(_ message: String) -> Response {

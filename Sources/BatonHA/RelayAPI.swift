@@ -22,6 +22,9 @@ struct RelayAPI {
         "q", "pretty", "timings", "transaction", "level", "freshness", "redirect", "associative", "wait",
     ]
 
+    /// On a 503 whose statements did not run anywhere (a forwarding node may send them again).
+    static let notRun = HTTPField.Name("X-Baton-Not-Run")!
+
     /// Read consistency, as rqlite names it.
     enum Level: String, Sendable {
         /// The node's own copy, possibly stale (bounded by `freshness` and the client's TXID).
@@ -84,20 +87,30 @@ struct RelayAPI {
                     response.headers[.location] = holderAPI + request.uri.description
                     return response
                 }
-                if call.hops < Node.maxHops, let answer = await forward(request, call, to: holderAPI) {
-                    return answer
+                if call.hops > 0 {
+                    // Forwarded to us, yet we forward too: the nodes disagree about the holder
+                    // for a moment (a hand-over). Let it settle; past the hop limit, hand the
+                    // request back at once so the first node retries it (nothing ran).
+                    guard call.hops < Node.maxHops else { return RelayAPI.notRunYet(node, role, pretty) }
+                    try? await Task.sleep(nanoseconds: 50_000_000)
                 }
+                if let answer = await forward(request, call, to: holderAPI) { return answer }
             }
-            guard MonotonicClock.now() < deadline else {
-                return RelayAPI.answer(
-                    .serviceUnavailable,
-                    RelayResponse.error(
-                        "\(node.config.name): no node holds the baton right now (role \(role.rawValue)); try again",
-                        pretty: pretty),
-                    retryAfter: true)
-            }
+            guard MonotonicClock.now() < deadline else { return RelayAPI.notRunYet(node, role, pretty) }
             try? await Task.sleep(nanoseconds: 20_000_000)
         }
+    }
+
+    /// 503 for statements that ran nowhere: no holder serves (yet).
+    static func notRunYet(_ node: Node, _ role: NodeStateMachine.Role, _ pretty: Bool) -> Response {
+        var response = RelayAPI.answer(
+            .serviceUnavailable,
+            RelayResponse.error(
+                "\(node.config.name): no node holds the baton right now (role \(role.rawValue)); try again",
+                pretty: pretty),
+            retryAfter: true)
+        response.headers[RelayAPI.notRun] = "1"
+        return response
     }
 
     /// Runs the statements here, the holder; a write's answer waits for its acknowledgement.
@@ -178,14 +191,25 @@ struct RelayAPI {
         var extra = [(FrontProxy.hopHeader.rawName, String(call.hops + 1))]
         if let required = call.requiredTXID { extra.append((FrontProxy.transactionHeader.rawName, String(required))) }
         let method: HTTPMethod = call.body == nil ? .GET : .POST
-        guard
-            let reply = try? await node.peers.send(
+        let reply: PeerClient.Reply
+        do {
+            reply = try await node.peers.send(
                 method, holderAPI + request.uri.description, body: call.body,
                 timeoutMilliseconds: node.config.holdTimeoutMilliseconds + node.config.relayBusyTimeoutMilliseconds,
                 extraHeaders: extra)
-        else { return nil }
-        // The holder is handing over or was just deposed: try again (or hold) like the proxy does.
-        if reply.status == 503 { return nil }
+        } catch {
+            // Sent again only when it cannot have run: a read, or a connection never made.
+            if call.kind == .query || !FrontProxy.wasSent(error) {
+                return nil
+            }
+            return RelayAPI.answer(
+                .badGateway,
+                RelayResponse.error(
+                    "the holder at \(holderAPI) failed during the request (\(error)); the statements may or may not have run",
+                    pretty: call.response.pretty))
+        }
+        // Nothing ran there (no holder serving yet): try again (or hold) like the proxy does.
+        if reply.status == 503, reply.headers.first(name: RelayAPI.notRun.rawName) != nil { return nil }
         var response = RelayAPI.answer(HTTPResponse.Status(code: reply.status), reply.body)
         for name in [FrontProxy.transactionHeader.rawName, "Set-Cookie", "WWW-Authenticate"] {
             for value in reply.headers[name] {

@@ -3,6 +3,7 @@ import BatonCore
 import BatonNode
 import BatonStore
 import Foundation
+import Synchronization
 
 /// `baton replicate DB URL`: continuous backup.
 struct ReplicateCommand: AsyncParsableCommand {
@@ -85,16 +86,20 @@ struct ReplicateCommand: AsyncParsableCommand {
         options.enableWAL = enableWal
         let replicator = try Replicator(databasePath: database, store: store, options: options) { Output.log($0) }
         defer { replicator.close() }
+        // Signals are handled from the start: a SIGTERM while the first sync runs still
+        // ends with everything sealed and uploaded, and exit status 0.
+        let childBox = Mutex<ChildProcess?>(nil)
+        let stop = StopSignal { signal in childBox.withLock { $0 }?.forward(signal) }
         try await replicator.start()
 
-        if once {
+        if once || stop.isStopped {
             try await replicator.finish()
             report(replicator)
             return
         }
 
         let child = try exec.map(ChildProcess.init)
-        let stop = StopSignal { signal in child?.forward(signal) }
+        childBox.withLock { $0 = child }
         child?.onExit { stop.stop() }
         Output.log("replicating \(database) to \(store.displayURL) (transaction \(replicator.stats.txid))")
         try await replicator.run { stop.isStopped }

@@ -253,9 +253,10 @@ def test_relay_writes_during_a_handoff_neither_fail_nor_get_lost(cluster):
         while not stop.is_set():
             count += 1
             body = json.dumps([["INSERT INTO h(k) VALUES(?)", f"{prefix}-{count}"]]).encode()
+            sent = time.monotonic()
             status, text = http("POST", api + "/db/execute", body=body, headers=auth(), timeout=30)
             (acked if status == 200 and "error" not in json.loads(text)["results"][0] else failed).append(
-                (f"{prefix}-{count}", status, text[:200]))
+                (f"{prefix}-{count}", status, text[:200], round(time.monotonic() - sent, 3)))
 
     threads = [threading.Thread(target=writer, args=(m.api, f"{m.name}{i}")) for m in (holder, standby)
                for i in range(2)]
@@ -273,5 +274,5 @@ def test_relay_writes_during_a_handoff_neither_fail_nor_get_lost(cluster):
     assert failed == [], failed[:3]
     status, text = http("GET", standby.api + "/db/query?q=SELECT+k+FROM+h", headers=auth())
     stored = {row[0] for row in json.loads(text)["results"][0]["values"]}
-    assert [key for key, _, _ in acked if key not in stored] == []
+    assert [key for key, _, _, _ in acked if key not in stored] == []
     assert len(acked) > 20
