@@ -159,10 +159,11 @@ public final class Node: Sendable {
             let (done, holding) = shared.withLock {
                 ($0.captureCompleted >= ticket, $0.role == .holder || $0.role == .handingOver)
             }
+            // Not the holder any more (fenced, its feed reset): no TXID of ours means anything now.
+            guard holding else { return nil }
             if done { return feed.latest.txid }
             let now = MonotonicClock.now()
-            // Not the holder any more (fenced): nobody will capture; the write stays unconfirmed.
-            guard now < deadline, holding else { return nil }
+            guard now < deadline else { return nil }
             await progress.wait(from: seen, timeoutMilliseconds: deadline - now)
         }
     }
