@@ -25,8 +25,9 @@ public final class StatementRunner {
     /// copy under its apply lock) without locks or WAL files.
     public init(path: String, readOnly: Bool, immutable: Bool = false, busyTimeoutMilliseconds: Int32) throws {
         self.path = path
-        var flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI
-        if immutable { flags |= SQLITE_OPEN_READONLY }
+        let flags =
+            (readOnly || immutable ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOMUTEX
+            | SQLITE_OPEN_URI
         let escaped = path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? path
         let name = immutable ? "file:\(escaped)?immutable=1" : "file:\(escaped)"
         let result = sqlite3_open_v2(name, &handle, flags, nil)

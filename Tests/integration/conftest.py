@@ -91,3 +91,17 @@ def commit_times(log):
 
 def listing(url):
     return json.loads(baton("ls", url, "--json").stdout)
+
+
+@pytest.fixture
+def s3(tmp_path, monkeypatch):
+    """moto on a free loopback port with the bucket `hanode`; stopped after the test."""
+    from s3support import Moto
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    moto = Moto(tmp_path / "moto.log")
+    try:
+        moto.create_bucket("hanode")
+        yield moto
+    finally:
+        moto.stop()

@@ -12,19 +12,7 @@ import pytest
 
 from cluster import Cluster, Load, http, keys
 from conftest import BATON, baton
-from s3support import FaultProxy, Moto, free_port
-
-
-@pytest.fixture
-def s3(tmp_path, monkeypatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    moto = Moto(tmp_path / "moto.log")
-    try:
-        moto.create_bucket("hanode")
-        yield moto
-    finally:
-        moto.stop()
+from s3support import FaultProxy, free_port
 
 
 def store_url(kind, tmp_path, s3_server):

@@ -11,7 +11,7 @@ import time
 
 from cluster import Cluster, Load, http, keys
 from conftest import BATON
-from s3support import FaultProxy, Moto
+from s3support import FaultProxy
 
 ROUNDS = 50 if os.environ.get("BATON_TORTURE") else 3
 
@@ -205,18 +205,13 @@ def test_strict_holds_writes_until_a_standby_confirms(tmp_path):
         cluster.stop()
 
 
-def test_a_slow_store_does_not_slow_writes_the_standby_confirms(tmp_path, monkeypatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    moto = Moto(tmp_path / "moto.log")
-    proxy = None
+def test_a_slow_store_does_not_slow_writes_the_standby_confirms(tmp_path, s3):
+    proxy = FaultProxy(s3.port)
     cluster = None
     try:
-        moto.create_bucket("slow")
-        proxy = FaultProxy(moto.port)
-        slow = f"s3://slow/app?endpoint={proxy.endpoint}"
+        slow = f"s3://hanode/app?endpoint={proxy.endpoint}"
         cluster = Cluster(tmp_path, slow, ttl="10s", replication="sync",
-                          stores={"a": slow, "b": f"s3://slow/app?endpoint={moto.endpoint}"})
+                          stores={"a": slow, "b": f"s3://hanode/app?endpoint={s3.endpoint}"})
         cluster.start()
         holder, standby = named_standby(cluster)
         assert holder.name == "a"
@@ -242,6 +237,4 @@ def test_a_slow_store_does_not_slow_writes_the_standby_confirms(tmp_path, monkey
     finally:
         if cluster:
             cluster.stop()
-        if proxy:
-            proxy.stop()
-        moto.stop()
+        proxy.stop()
