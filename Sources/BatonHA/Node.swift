@@ -130,8 +130,14 @@ public final class Node: Sendable {
     /// Counts a request forwarded to the local app (hand-over waits for them).
     func beginLocalRequest() { shared.withLock { $0.inFlight += 1 } }
 
-    /// A forwarded request finished.
-    func endLocalRequest() { shared.withLock { $0.inFlight -= 1 } }
+    /// A forwarded request finished (the last one wakes a hand-over waiting for them).
+    func endLocalRequest() {
+        let idle = shared.withLock { state -> Bool in
+            state.inFlight -= 1
+            return state.inFlight == 0
+        }
+        if idle { driverWake.signal() }
+    }
 
     /// Counts a relay request that runs statements on this holder's database,
     /// unless a hand-over is holding traffic (it waits for those counted, so

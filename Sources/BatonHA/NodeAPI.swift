@@ -149,6 +149,7 @@ struct NodeAPI {
         if let peer, answer.confirmsPosition {
             node.feed.acknowledge(peer: peer, txid: after)
             node.progress.signal()  // writes waiting for this standby's confirmation
+            node.driverWake.signal()  // a hand-over waiting for it
         }
         if answer == .upToDate || answer == .unavailable {
             await node.feed.wait(after: after, timeoutMilliseconds: 1000)

@@ -91,6 +91,13 @@ public struct NodeConfig: Sendable, Equatable {
     /// An empty configuration (fill it from flags).
     public init() {}
 
+    /// The names of the databases the node holds (a group of one: the file's stem).
+    public var databaseNames: [String] {
+        let file = (database as NSString).lastPathComponent
+        let stem = (file as NSString).deletingPathExtension
+        return [stem.isEmpty ? file : stem]
+    }
+
     /// The API URL peers use for this node.
     public var advertisedAPI: String { apiAdvertise ?? "http://\(apiListen)" }
 

@@ -18,6 +18,10 @@ final class NodeDriver {
     /// The holder's uploads to the store (`startShipping`).
     var shipping: Task<Void, Never>?
     var lastAppStart: Int64 = 0
+    /// What the promotion in progress learned so far.
+    var promotionFacts = PromotionFacts()
+    /// The hand-over's armed wait (in-flight requests, a standby's confirmation).
+    var handoverTimer: HandoverStateMachine.Timer?
     /// When the holder last ran a full replication step.
     var lastStep: Int64 = 0
     var shutdownSeen = false
@@ -29,9 +33,14 @@ final class NodeDriver {
 
     init(node: Node) {
         self.node = node
+        let config = node.config
         machine = NodeStateMachine(
-            name: node.config.name,
-            timing: .init(heartbeatTimeoutMilliseconds: node.config.heartbeatTimeoutMilliseconds),
+            name: config.name, peers: config.peers.map(\.name), databases: config.databaseNames,
+            timing: .init(
+                heartbeatTimeoutMilliseconds: config.heartbeatTimeoutMilliseconds,
+                handover: .init(
+                    drainMilliseconds: config.holdTimeoutMilliseconds / 2,
+                    confirmMilliseconds: config.handoffTimeoutMilliseconds)),
             now: MonotonicClock.now())
     }
 
@@ -52,11 +61,18 @@ final class NodeDriver {
             }
             action = nextAction()
             if action == .none {
-                if machine.role == .holder {
+                switch machine.role {
+                case .holder:
                     let seen = node.driverWake.version
                     await holderRound()
                     await node.driverWake.wait(from: seen, timeoutMilliseconds: 20)
-                } else {
+                case .handingOver:
+                    let seen = node.driverWake.version
+                    action = handoverRound()
+                    if action == .none {
+                        await node.driverWake.wait(from: seen, timeoutMilliseconds: handoverWaitMilliseconds)
+                    }
+                default:
                     try? await Task.sleep(nanoseconds: 50_000_000)
                 }
             }
@@ -74,16 +90,16 @@ final class NodeDriver {
         if shutdown, !shutdownSeen {
             shutdownSeen = true
             log("shutting down")
-            let action = machine.shutdownRequested()
+            let action = machine.shutdownRequested(now: now)
             if action != .none { return action }
         }
         for command in commands {
             switch command {
             case .handoff(let target, let id):
-                let action = machine.handoffRequested(to: target)
-                if case .handOver(let epoch, let to) = action {
+                let action = machine.handoffRequested(to: target, now: now)
+                if action != .none {
                     pendingHandoffID = id
-                    return .handOver(epoch: epoch, to: to)
+                    return action
                 }
                 node.shared.withLock {
                     $0.finishedHandoffs[id] = .failure(
@@ -99,8 +115,10 @@ final class NodeDriver {
             }
         }
         if [.holder, .promoting, .handingOver].contains(machine.role), !node.lease.mayWrite {
-            log("the lease can no longer be proven held; fencing")
-            return machine.leaseLost()
+            // During a hand-over that released the lease this is expected, and nothing happens.
+            let action = machine.leaseLost(now: now)
+            if case .fence = action { log("the lease can no longer be proven held; fencing") }
+            if action != .none { return action }
         }
         if machine.role == .standby, contact != .min { machine.contact(holderEpoch: holderEpoch, now: contact) }
         return machine.tick(now: now)
@@ -151,34 +169,13 @@ final class NodeDriver {
         case .follow(let holder, let epoch):
             startFollowing(holder: holder, epoch: epoch)
             return .none
-        case .promote(let epoch):
-            await stopFollowing()
-            do {
-                try await promote(epoch: epoch)
-                node.shared.withLock {
-                    $0.failovers = machine.failovers
-                    $0.holdingTraffic = false
-                }
-                return machine.promoted()
-            } catch {
-                node.shared.withLock { $0.holdingTraffic = false }
-                log("could not become holder: \(error)")
-                return machine.promotionFailed()
-            }
+        case .promotion(let step):
+            return await performPromotion(step)
         case .fence(let epoch):
             await stepDown(epoch: epoch, handedOver: false)
             return machine.steppedDown(now: MonotonicClock.now())
-        case .handOver(let epoch, let target):
-            let result = await handOver(epoch: epoch, to: target)
-            if let id = pendingHandoffID {
-                node.shared.withLock { $0.finishedHandoffs[id] = result }
-                pendingHandoffID = nil
-            }
-            if case .success = result {
-                node.shared.withLock { $0.handoffs = machine.handoffs + 1 }
-                return machine.handoffFinished(now: MonotonicClock.now())
-            }
-            return machine.handoffFailed()
+        case .handover(let step):
+            return await performHandover(step)
         case .resumeHolding:
             await resumeHolding()
             return .none
@@ -220,8 +217,11 @@ final class NodeDriver {
             state.role = role
             state.epoch = max(state.epoch, epoch)
             if role == .holder || role == .promoting || role == .handingOver {
-                state.holder = config.name
-                state.holderAPI = config.advertisedAPI
+                // A hand-over that offered the baton has named the new holder already.
+                if role != .handingOver {
+                    state.holder = config.name
+                    state.holderAPI = config.advertisedAPI
+                }
                 state.localTXID = max(local ?? 0, feedLatest)
             } else {
                 // Keep the last holder known (from the lease or a hand-over) until a newer one is seen:

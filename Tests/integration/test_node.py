@@ -208,7 +208,7 @@ def test_a_holder_cut_off_from_the_store_stops_writes_before_the_standby_starts(
         load.stop()
         old_commits = [load.committed_at[k] for k, e, _, _ in load.acks if e == 1]
         new_commits = [load.committed_at[k] for k, e, _, _ in load.acks if e == 2]
-        assert old_commits and new_commits
+        assert old_commits and new_commits, cluster["b"].log_text()[-5000:] + "\n=== a\n" + cluster["a"].log_text()[-3000:]
         # At no time did both accept writes: every epoch-1 commit (by the app's clock; both
         # nodes share this machine's clock) precedes every epoch-2 commit.
         last_old, first_new = max(old_commits), min(new_commits)

@@ -1,0 +1,138 @@
+import BatonCore
+import BatonNode
+import BatonSystem
+
+extension NodeDriver {
+    /// Performs one step the hand-over machine asked for and reports its
+    /// outcome back; returns the machine's next action. Waits (for
+    /// in-flight requests, for a standby) are not done here: `handoverRound`
+    /// reports what changed on each driver round.
+    func performHandover(_ step: HandoverStateMachine.Action) async -> NodeStateMachine.Action {
+        switch step {
+        case .none:
+            return .none
+        case .holdTraffic(let timer):
+            node.shared.withLock { $0.holdingTraffic = true }
+            handoverTimer = timer
+            return handoverRound()
+        case .stopApp:
+            node.shared.withLock { $0.serving = false }
+            if let app = node.app { await app.stop(graceMilliseconds: config.appStopTimeoutMilliseconds) }
+            return machine.handover(.appStopped, now: MonotonicClock.now())
+        case .sealDatabases:
+            // From here the hand-over uploads the last files itself.
+            await stopShipping()
+            do {
+                try replicator?.sealCaptured()
+            } catch {
+                log("hand-over: \(error)")
+            }
+            let finals = Dictionary(uniqueKeysWithValues: config.databaseNames.map { ($0, node.feed.latest.txid) })
+            return machine.handover(.sealed(finals), now: MonotonicClock.now())
+        case .awaitStandby(let timer):
+            handoverTimer = timer
+            return handoverRound()
+        case .uploadLastFiles:
+            var succeeded = false
+            // A holder that cannot prove its lease writes nothing more to the store.
+            if node.lease.mayWrite, let replicator {
+                do {
+                    try await replicator.finish()
+                    succeeded = true
+                } catch {
+                    log("hand-over: the store did not take the last files yet: \(error)")
+                }
+            }
+            return machine.handover(.uploaded(succeeded: succeeded), now: MonotonicClock.now())
+        case .releaseLease:
+            stopLeaseTasks()
+            await node.lease.release()
+            return machine.handover(.released, now: MonotonicClock.now())
+        case .offerTakeover(let chosen):
+            guard let peer = config.peers.first(where: { $0.name == chosen }) else {
+                preconditionFailure("the hand-over chose \(chosen), which is not a peer")
+            }
+            _ = try? await node.peers.send(
+                .POST, peer.api + "/takeover", body: Array("{}".utf8), timeoutMilliseconds: 2000)
+            becomeCopyAfterHandover(to: peer)
+            return machine.handover(.offered, now: MonotonicClock.now())
+        case .end(let outcome):
+            handoverTimer = nil
+            finishHandover(outcome)
+            return machine.handoverEnded(now: MonotonicClock.now())
+        }
+    }
+
+    /// While handing over: serves the captures in-flight writes wait for,
+    /// and reports a due timer, the end of in-flight requests and the
+    /// standbys' positions.
+    func handoverRound() -> NodeStateMachine.Action {
+        serveCaptures()
+        let now = MonotonicClock.now()
+        if let timer = handoverTimer, now >= timer.deadline {
+            handoverTimer = nil
+            let action = machine.handover(.timerFired(timer), now: now)
+            if action != .none { return action }
+        }
+        if node.shared.withLock({ $0.inFlight }) == 0 {
+            let action = machine.handover(.drained, now: now)
+            if action != .none { return action }
+        }
+        let databases = config.databaseNames
+        let table = node.feed.peerPositions.mapValues { txid in
+            Dictionary(uniqueKeysWithValues: databases.map { ($0, txid) })
+        }
+        return machine.handover(.standbyPositions(table), now: now)
+    }
+
+    /// How long the driver may wait before the next hand-over round.
+    var handoverWaitMilliseconds: Int64 {
+        guard let timer = handoverTimer else { return 20 }
+        return min(20, max(timer.deadline - MonotonicClock.now(), 0))
+    }
+
+    /// The baton is offered: stop replicating and keep the file as a standby copy.
+    private func becomeCopyAfterHandover(to peer: NodeConfig.Peer) {
+        guard let replicator else { return }
+        let position = (replicator.sealedTXID, replicator.sealedChecksum)
+        replicator.close()
+        self.replicator = nil
+        node.feed.restarted(txid: 0, checksum: 0)
+        adoptLocalCopy(position: position, epoch: machine.epoch)
+        node.shared.withLock {
+            $0.holdingTraffic = false
+            $0.holder = peer.name
+            $0.holderAPI = peer.api
+        }
+    }
+
+    /// Logs the outcome and answers the `POST /handoff` that asked for it.
+    private func finishHandover(_ outcome: HandoverStateMachine.Outcome) {
+        let result: Result<Node.HandoffReport, BatonError>
+        switch outcome {
+        case .handedOver(let report):
+            let txid = config.databaseNames.first.flatMap { report.finalTXIDs[$0] } ?? 0
+            log(
+                "handed the baton to \(report.to) at transaction \(txid) (traffic held \(report.heldMilliseconds) ms so far)"
+            )
+            node.shared.withLock {
+                $0.handoffs += 1
+                $0.lastHandoffMilliseconds = report.heldMilliseconds
+            }
+            result = .success(
+                Node.HandoffReport(from: config.name, to: report.to, txid: txid, milliseconds: report.heldMilliseconds))
+        case .failed(let reason):
+            log("hand-over failed: \(reason)")
+            result = .failure(BatonError(.busy, reason))
+        case .leaseLost:
+            log("hand-over abandoned: the lease can no longer be proven held")
+            // Fencing follows; requests go to whoever holds the baton next, not held here.
+            node.shared.withLock { $0.holdingTraffic = false }
+            result = .failure(BatonError(.preconditionFailed, "the lease was lost during the hand-over"))
+        }
+        if let id = pendingHandoffID {
+            node.shared.withLock { $0.finishedHandoffs[id] = result }
+            pendingHandoffID = nil
+        }
+    }
+}
