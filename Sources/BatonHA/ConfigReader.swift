@@ -12,11 +12,13 @@ struct ConfigReader {
         try known(
             root, "",
             [
-                "name", "database", "store", "token", "api", "proxy", "app", "peers", "lease", "handoff", "replication",
+                "name", "database", "databases", "store", "token", "api", "proxy", "app", "peers", "lease", "handoff",
+                "replication",
                 "relay",
             ])
         config.name = try string(root, "name") ?? ""
         config.database = try string(root, "database") ?? ""
+        config.databases = try databases(root)
         config.store = try string(root, "store") ?? ""
         config.token = try string(root, "token").flatMap { $0.isEmpty ? nil : $0 }
         if let api = try map(root, "api") {
@@ -109,6 +111,47 @@ struct ConfigReader {
                 try duration(relay, "readWait", path: "relay.") ?? config.relayReadWaitMilliseconds
         }
         return config
+    }
+
+    /// `databases:` as a list of `{path, name}` (or plain paths), or `{dir, pattern}`.
+    private func databases(_ root: [String: Any]) throws -> DatabaseGroup? {
+        guard let value = root["databases"], !(value is NSNull) else { return nil }
+        if root["database"] != nil, !(root["database"] is NSNull) {
+            throw BatonError(.usage, "\(source): use either database: (one file) or databases: (a group), not both")
+        }
+        do {
+            if let directory = value as? [String: Any] {
+                try known(directory, "databases.", ["dir", "pattern"])
+                guard let dir = try string(directory, "dir", path: "databases.") else {
+                    throw BatonError(.usage, "databases.dir is required with databases.pattern")
+                }
+                let pattern = try string(directory, "pattern", path: "databases.") ?? "*.sqlite3"
+                return try DatabaseGroup(directory: .init(path: dir, pattern: pattern))
+            }
+            guard let list = value as? [Any] else {
+                throw BatonError(
+                    .usage, "databases must be a list of {path, name} or a mapping {dir, pattern}")
+            }
+            var members: [DatabaseGroup.Member] = []
+            for (index, item) in list.enumerated() {
+                let path = "databases[\(index)]."
+                if let text = item as? String {
+                    members.append(.init(path: text))
+                    continue
+                }
+                guard let entry = item as? [String: Any] else {
+                    throw BatonError(.usage, "databases[\(index)] must be a path or a mapping with path (and name)")
+                }
+                try known(entry, path, ["path", "name"])
+                guard let file = try string(entry, "path", path: path) else {
+                    throw BatonError(.usage, "\(path)path is required")
+                }
+                members.append(.init(name: try string(entry, "name", path: path), path: file))
+            }
+            return try DatabaseGroup(members: members)
+        } catch let error as BatonError where !error.message.hasPrefix(source) {
+            throw BatonError(error.code, "\(source): \(error.message)")
+        }
     }
 
     private func choice<T: RawRepresentable & CaseIterable>(_ text: String, _ path: String) throws -> T

@@ -11,6 +11,8 @@ public struct NodeConfig: Sendable, Equatable {
     public var name = ""
     /// The database file the app uses.
     public var database = ""
+    /// The group from `databases:` (a list, or a directory and pattern); nil with `database:`.
+    public var databases: DatabaseGroup?
     /// Replica URL: `file:///dir`, a path, or `s3://bucket/prefix?...`.
     public var store = ""
     /// Where the node API listens (`host:port`); loopback unless a token is set.
@@ -91,6 +93,12 @@ public struct NodeConfig: Sendable, Equatable {
     /// An empty configuration (fill it from flags).
     public init() {}
 
+    /// Every database the config names: `databases:`, or `database:` as a group of one at the store's root.
+    public var group: DatabaseGroup? {
+        if let databases { return databases }
+        return database.isEmpty ? nil : .single(path: database)
+    }
+
     /// The names of the databases the node holds (a group of one: the file's stem).
     public var databaseNames: [String] {
         let file = (database as NSString).lastPathComponent
@@ -134,6 +142,11 @@ public struct NodeConfig: Sendable, Equatable {
         func fail(_ message: String) -> BatonError { BatonError(.usage, message) }
         if name.isEmpty { throw fail("name is required (this node's unique name)") }
         if name.contains(where: { $0 == "/" || $0 == " " }) { throw fail("name must not contain '/' or spaces") }
+        if databases != nil {
+            throw fail(
+                "databases: (a group) works with `baton replicate --config` so far; `baton node` holds one database: use database: PATH"
+            )
+        }
         if database.isEmpty { throw fail("database is required (the SQLite file the app uses)") }
         if store.isEmpty { throw fail("store is required (file:///dir or s3://bucket/prefix)") }
         if HostPort(apiListen) == nil { throw fail("api.listen must be host:port, got '\(apiListen)'") }

@@ -20,6 +20,20 @@ public enum ReplicaCatalog {
         return files.sorted()
     }
 
+    /// The databases of a group stored under `store`: each name whose
+    /// prefix holds LTX files (`<name>/ltx/...`), with those files (no headers read).
+    public static func databases(in store: any ObjectStore) async throws -> [String: [LTXFileInfo]] {
+        var found: [String: [LTXFileInfo]] = [:]
+        for object in try await store.list(prefix: "") {
+            let parts = object.key.split(separator: "/", maxSplits: 1)
+            guard parts.count == 2, parts[0] != "ltx",
+                let info = LTXFileInfo(key: String(parts[1]), size: object.size)
+            else { continue }
+            found[String(parts[0]), default: []].append(info)
+        }
+        return found.mapValues { $0.sorted() }
+    }
+
     /// The header of one file.
     public static func header(of file: LTXFileInfo, in store: any ObjectStore) async throws -> LTXHeader {
         let bytes = try await store.get(file.key, range: 0..<Int64(LTXHeader.size))

@@ -48,6 +48,30 @@ public enum StoreURL: Equatable, Sendable {
         return result
     }
 
+    /// The URL for messages, without its query.
+    public var displayText: String {
+        switch self {
+        case .file(let path): return "file://" + path
+        case .s3(let bucket, let prefix, _): return "s3://" + bucket + (prefix.isEmpty ? "" : "/" + prefix)
+        }
+    }
+
+    /// The URL of the replica of the group member called `name` (its prefix under this one).
+    public func appending(_ name: String) -> StoreURL {
+        switch self {
+        case .file(let path):
+            return .file(path: path == "/" ? "/" + name : path + "/" + name)
+        case .s3(let bucket, let prefix, let query):
+            return .s3(bucket: bucket, prefix: prefix.isEmpty ? name : prefix + "/" + name, query: query)
+        }
+    }
+
+    /// The replica of `member` in a group whose store this URL names (the
+    /// root itself for a single `database:`).
+    public func replica(of member: DatabaseGroup.Member, in group: DatabaseGroup) -> StoreURL {
+        group.prefixed ? appending(member.name) : self
+    }
+
     /// Opens the store this URL names, counting its requests in `metrics`.
     public func open(metrics: StoreMetrics = StoreMetrics()) throws -> any ObjectStore {
         switch self {

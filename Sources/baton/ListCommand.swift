@@ -8,19 +8,39 @@ struct ListCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ls",
         abstract: "List the files of a replica: levels, transaction ranges, times and sizes.",
-        discussion:
-            "Level 0 holds segments, 1-8 compactions, 9 snapshots. EPOCH is the lease epoch of the writer (0 without a lease)."
+        discussion: """
+            Level 0 holds segments, 1-8 compactions, 9 snapshots. EPOCH is the lease epoch of the writer             (0 without a lease). On a group's store (several databases, <store>/<name>/ltx/...) it lists the             databases; --db NAME lists one of them.
+            """
     )
 
-    @Argument(help: "The replica: file:///dir or a path.")
+    @Argument(help: "The replica: file:///dir, a path, or s3://bucket/prefix.")
     var url: String
+
+    @Option(help: "The database of a group to list (its name in the store).")
+    var db: String?
 
     @Flag(help: "Print JSON.")
     var json = false
 
     func run() async throws {
-        let store = try StoreURL(url).open()
-        let files = try await ReplicaCatalog.files(in: store, headers: true)
+        let root = try StoreURL(url)
+        let store = try (db.map { root.appending($0) } ?? root).open()
+        var files = try await ReplicaCatalog.files(in: store, headers: false)
+        if db == nil, files.isEmpty {
+            let databases = try await ReplicaCatalog.databases(in: store)
+            if !databases.isEmpty {
+                try listGroup(databases, store: store)
+                return
+            }
+        }
+        if let db, files.isEmpty {
+            let known = try await ReplicaCatalog.databases(in: try root.open()).keys.sorted()
+            throw BatonError(
+                .notFound,
+                "\(root.displayText) has no database named \(db)"
+                    + (known.isEmpty ? "" : " (it has: \(known.joined(separator: ", ")))"))
+        }
+        files = try await ReplicaCatalog.files(in: store, headers: true)
         if json {
             try Output.json(
                 files.map {
@@ -47,9 +67,44 @@ struct ListCommand: AsyncParsableCommand {
         print("\(files.count) files, \(Output.bytes(total)), transactions up to \(files.map(\.maxTXID).max() ?? 0)")
     }
 
+    /// A group's store: one line per database.
+    private func listGroup(_ databases: [String: [LTXFileInfo]], store: any ObjectStore) throws {
+        let names = databases.keys.sorted()
+        if json {
+            try Output.json(
+                names.map { name in
+                    let files = databases[name] ?? []
+                    return ListedDatabase(
+                        name: name, files: files.count, maxTXID: files.map(\.maxTXID).max() ?? 0,
+                        size: files.reduce(0) { $0 + $1.size })
+                })
+            return
+        }
+        print("DATABASE              FILES  MAX_TXID  SIZE")
+        for name in names {
+            let files = databases[name] ?? []
+            let size = files.reduce(Int64(0)) { $0 + $1.size }
+            print(
+                [
+                    pad(name, 20), pad("\(files.count)", 5), pad("\(files.map(\.maxTXID).max() ?? 0)", 8),
+                    Output.bytes(size),
+                ]
+                .joined(separator: "  "))
+        }
+        print("\(names.count) databases in \(store.displayURL); baton ls URL --db NAME lists one")
+    }
+
     private func pad(_ text: String, _ width: Int) -> String {
         text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
     }
+}
+
+/// One database of a group in `ls --json`.
+struct ListedDatabase: Encodable {
+    var name: String
+    var files: Int
+    var maxTXID: UInt64
+    var size: Int64
 }
 
 /// One file in `ls --json`.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BatonCore
+import BatonHA
 import BatonNode
 import BatonStore
 import Foundation
@@ -9,7 +10,7 @@ import Synchronization
 struct ReplicateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replicate",
-        abstract: "Continuously back up a SQLite database (WAL mode) to a store.",
+        abstract: "Continuously back up a SQLite database (WAL mode), or every database of a group, to a store.",
         discussion: """
             Runs until SIGINT or SIGTERM, then captures, seals and uploads everything and exits 0. \
             Another process (your app) writes the database; Baton reads its WAL, stores each committed \
@@ -17,17 +18,33 @@ struct ReplicateCommand: AsyncParsableCommand {
 
             Files that could not be uploaded stay in <db>-baton/pending and are sent first on the next start.
 
+            A group (several databases of one app, e.g. Rails 8's four) goes to one replica per database             under the store, <store>/<name>/ltx/..., each restorable on its own (also by Litestream).             --config reads `databases:` and `store:` from baton.yml; --dir replicates every file of a             folder matching --pattern, and files that appear later join. Every listed database is             checked before anything is uploaded.
+
             Examples:
               baton replicate app.db file:///backups/app
               baton replicate app.db file:///backups/app --exec "python3 app.py"
               baton replicate app.db file:///backups/app --once
+              baton replicate --config baton.yml
+              baton replicate --dir storage --pattern '*.sqlite3' file:///backups/app
             """)
 
-    @Argument(help: "The SQLite database file.")
-    var database: String
+    @Argument(help: "The SQLite database file (omit with --config; with --dir, give only the URL).")
+    var database: String?
 
-    @Argument(help: "Where the replica goes: file:///dir or a path.")
-    var url: String
+    @Argument(help: "Where the replica goes: file:///dir, a path, or s3://bucket/prefix.")
+    var url: String?
+
+    @Option(help: "Back up every database of the group in this baton.yml (its databases: and store:).")
+    var config: String?
+
+    @Option(help: "Back up every database in this folder whose name matches --pattern.")
+    var dir: String?
+
+    @Option(help: "With --dir: which file names belong (* and ? as in the shell).")
+    var pattern = "*.sqlite3"
+
+    @Option(help: "With --dir: look for new files this often, in milliseconds.")
+    var scanMs: Int64 = 1000
 
     @Flag(help: "Sync once (snapshot or catch up), upload, and exit.")
     var once = false
@@ -66,6 +83,18 @@ struct ReplicateCommand: AsyncParsableCommand {
     var json = false
 
     func validate() throws {
+        if config != nil && dir != nil { throw ValidationError("use either --config or --dir, not both") }
+        if config != nil && (database != nil || url != nil) {
+            throw ValidationError("--config takes the databases and the store from the file; give no DB or URL")
+        }
+        if dir != nil && url != nil {
+            throw ValidationError("with --dir give only the store URL: baton replicate --dir DIR URL")
+        }
+        if dir != nil && database == nil { throw ValidationError("with --dir, the store URL is required") }
+        if config == nil && dir == nil && (database == nil || url == nil) {
+            throw ValidationError("give a database and a store URL (baton replicate DB URL), or --config, or --dir")
+        }
+        if scanMs < 10 { throw ValidationError("--scan-ms must be at least 10") }
         if once && exec != nil { throw ValidationError("--once and --exec cannot be used together") }
         if batchWindowMs < 0 || pollMs < 1 || checkpointPages < 1 || truncateMib < 1 || snapshotHours <= 0 {
             throw ValidationError("intervals and thresholds must be positive")
@@ -73,17 +102,13 @@ struct ReplicateCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if let mode = try groupMode() {
+            try await runGroup(mode.group, storeURL: mode.store)
+            return
+        }
+        guard let database, let url else { throw ValidationError("give a database and a store URL") }
         let store = try StoreURL(url).open()
-        var options = ReplicatorOptions()
-        options.batchWindowMilliseconds = batchWindowMs
-        options.pollIntervalMilliseconds = pollMs
-        options.checkpointThresholdPages = checkpointPages
-        options.truncateThresholdBytes = truncateMib * 1024 * 1024
-        options.snapshotIntervalSeconds = Int64(snapshotHours * 3600)
-        options.stateDirectory = stateDir
-        options.compactionIntervalsMilliseconds = compactionLevels.intervals
-        options.retentionMilliseconds = retention.milliseconds
-        options.enableWAL = enableWal
+        let options = replicatorOptions()
         let replicator = try Replicator(databasePath: database, store: store, options: options) { Output.log($0) }
         defer { replicator.close() }
         // Signals are handled from the start: a SIGTERM while the first sync runs still
@@ -110,15 +135,94 @@ struct ReplicateCommand: AsyncParsableCommand {
         }
     }
 
+    /// The options every replicator of this run gets.
+    private func replicatorOptions() -> ReplicatorOptions {
+        var options = ReplicatorOptions()
+        options.batchWindowMilliseconds = batchWindowMs
+        options.pollIntervalMilliseconds = pollMs
+        options.checkpointThresholdPages = checkpointPages
+        options.truncateThresholdBytes = truncateMib * 1024 * 1024
+        options.snapshotIntervalSeconds = Int64(snapshotHours * 3600)
+        options.stateDirectory = stateDir
+        options.compactionIntervalsMilliseconds = compactionLevels.intervals
+        options.retentionMilliseconds = retention.milliseconds
+        options.enableWAL = enableWal
+        return options
+    }
+
+    /// The group and its store with --config or --dir; nil for one database.
+    private func groupMode() throws -> (group: DatabaseGroup, store: StoreURL)? {
+        if let config {
+            let file = try NodeConfig.load(path: config, environment: ProcessInfo.processInfo.environment)
+            guard let group = file.group else {
+                throw BatonError(.usage, "\(config): databases: (or database:) is required")
+            }
+            guard !file.store.isEmpty else { throw BatonError(.usage, "\(config): store is required") }
+            return (group, try StoreURL(file.store))
+        }
+        if let dir, let url = database {
+            return (try DatabaseGroup(directory: .init(path: dir, pattern: pattern)), try StoreURL(url))
+        }
+        return nil
+    }
+
+    /// Backs up every database of `group` until a signal (or the --exec child) stops it.
+    private func runGroup(_ group: DatabaseGroup, storeURL: StoreURL) async throws {
+        let childBox = Mutex<ChildProcess?>(nil)
+        let stop = StopSignal { signal in childBox.withLock { $0 }?.forward(signal) }
+        let replicator = GroupReplicator(
+            group: group, storeURL: storeURL, options: replicatorOptions(), scanIntervalMilliseconds: scanMs
+        ) { Output.log($0) }
+        let child = once ? nil : try exec.map(ChildProcess.init)
+        childBox.withLock { $0 = child }
+        child?.onExit { stop.stop() }
+        if !once {
+            let what = group.directory.map { "\($0.path)/\($0.pattern)" } ?? group.names.joined(separator: ", ")
+            Output.log("replicating \(what) to \(storeURL.displayText)")
+        }
+        let outcomes = try await replicator.run(once: once) { stop.isStopped }
+        if json {
+            try? Output.json(outcomes.map { GroupMemberSummary($0) })
+        } else {
+            for outcome in outcomes {
+                let stats = outcome.stats ?? ReplicatorStats()
+                Output.log(
+                    "\(outcome.member.name) (\(outcome.member.path)): replica at transaction \(stats.txid); "
+                        + "\(stats.filesUploaded) files (\(Output.bytes(stats.bytesUploaded))) uploaded this run"
+                        + (outcome.error.map { "; stopped: \($0)" } ?? ""))
+            }
+        }
+        if let child {
+            let status = child.waitForExit()
+            if status != 0 { throw ExitCode(status) }
+        }
+        if outcomes.contains(where: { $0.error != nil }) { throw ExitCode(1) }
+    }
+
     private func report(_ replicator: Replicator) {
         let stats = replicator.stats
         if json {
             try? Output.json(ReplicateSummary(stats))
         } else {
             Output.log(
-                "\(database): replica at transaction \(stats.txid); "
+                "\(database ?? ""): replica at transaction \(stats.txid); "
                     + "\(stats.filesUploaded) files (\(Output.bytes(stats.bytesUploaded))) uploaded this run")
         }
+    }
+}
+
+/// One database in the `--json` summary of a group run.
+struct GroupMemberSummary: Encodable {
+    var name: String
+    var path: String
+    var summary: ReplicateSummary
+    var error: String?
+
+    init(_ outcome: GroupReplicator.Outcome) {
+        name = outcome.member.name
+        path = outcome.member.path
+        summary = ReplicateSummary(outcome.stats ?? ReplicatorStats())
+        error = outcome.error
     }
 }
 

@@ -18,13 +18,30 @@ struct RestoreCommand: AsyncParsableCommand {
               baton restore file:///backups/app -o restored.db
               baton restore file:///backups/app -o restored.db --txid 1234
               baton restore file:///backups/app -o restored.db --timestamp 2026-11-26T10:00:00Z
+
+            A group's store (several databases, <store>/<name>/ltx/...): --db NAME restores one; --all \
+            restores every one into the folder -o names, as <name><suffix> (names default to the files' \
+            stems, so storage/production.sqlite3 comes back as production.sqlite3), each at its newest \
+            state not after --timestamp. Existing outputs are checked for all of them before any is written.
+
+              baton restore file:///backups/app --db queue -o queue.sqlite3
+              baton restore file:///backups/app --all -o storage/ --timestamp 2026-11-26T10:00:00Z
             """)
 
-    @Argument(help: "The replica: file:///dir or a path.")
+    @Argument(help: "The replica: file:///dir, a path, or s3://bucket/prefix.")
     var url: String
 
-    @Option(name: [.short, .customLong("output")], help: "Where to write the database.")
+    @Option(name: [.short, .customLong("output")], help: "Where to write the database (with --all: a folder).")
     var output: String
+
+    @Option(help: "The database of a group to restore (its name in the store).")
+    var db: String?
+
+    @Flag(help: "Restore every database of a group into the folder given by -o.")
+    var all = false
+
+    @Option(help: "With --all: the file name suffix after each database's name.")
+    var suffix = ".sqlite3"
 
     @Option(help: "Restore to exactly this transaction.")
     var txid: UInt64?
@@ -50,22 +67,25 @@ struct RestoreCommand: AsyncParsableCommand {
             throw ValidationError("--timestamp \(timestamp) is not an RFC 3339 time like 2026-11-26T10:00:00Z")
         }
         if force && ifNotExists { throw ValidationError("--force and --if-not-exists contradict each other") }
+        if all && db != nil { throw ValidationError("use either --db NAME or --all, not both") }
+        if all && txid != nil {
+            throw ValidationError("--txid names one database's transaction; with --all use --timestamp")
+        }
+        if suffix.contains("/") { throw ValidationError("--suffix must not contain '/'") }
     }
 
     func run() async throws {
+        if all {
+            try await restoreAll()
+            return
+        }
         if ifNotExists && FileManager.default.fileExists(atPath: output) {
             if json { try Output.json(["skipped": output]) } else { Output.note("\(output) exists; nothing restored") }
             return
         }
-        let store = try StoreURL(url).open()
-        let target: RestorePlan.Target
-        if let txid {
-            target = .txid(txid)
-        } else if let timestamp {
-            target = .timestamp(Output.parseTime(timestamp)!)
-        } else {
-            target = .latest
-        }
+        let root = try StoreURL(url)
+        let store = try (db.map { root.appending($0) } ?? root).open()
+        let target = self.target
         let started = Date()
         let showProgress = !json && isatty(STDERR_FILENO) != 0
         var drewProgress = false
@@ -92,6 +112,60 @@ struct RestoreCommand: AsyncParsableCommand {
                 "restored \(output) at transaction \(result.txid) from \(result.filesApplied) files "
                     + "(\(Output.bytes(result.bytesRead)), \(String(format: "%.2f", seconds)) s)")
         }
+    }
+}
+
+extension RestoreCommand {
+    var target: RestorePlan.Target {
+        if let txid { return .txid(txid) }
+        if let timestamp { return .timestamp(Output.parseTime(timestamp)!) }
+        return .latest
+    }
+
+    /// `--all`: every database of the group, each into `<output>/<name><suffix>`.
+    func restoreAll() async throws {
+        let root = try StoreURL(url)
+        let names = try await ReplicaCatalog.databases(in: try root.open()).keys.sorted()
+        guard !names.isEmpty else {
+            throw BatonError(
+                .notFound,
+                "\(root.displayText) holds no group of databases (no <name>/ltx/ files); restore it without --all")
+        }
+        let outputs = names.map { (name: $0, path: output + (output.hasSuffix("/") ? "" : "/") + $0 + suffix) }
+        var todo = outputs
+        if ifNotExists { todo = outputs.filter { !FileManager.default.fileExists(atPath: $0.path) } }
+        if !force {
+            for item in todo {
+                for path in [item.path, item.path + "-wal"] where FileManager.default.fileExists(atPath: path) {
+                    throw BatonError(.alreadyExists, "\(path) already exists; pass --force to replace it")
+                }
+            }
+        }
+        var summaries: [RestoreSummary] = []
+        for item in todo {
+            let started = Date()
+            let result: RestoreResult
+            do {
+                result = try await Restorer(store: try root.appending(item.name).open()).restore(
+                    to: item.path, target: target, integrity: integrity.value, force: force)
+            } catch let error as BatonError where error.code == .notFound && timestamp != nil {
+                // A database that did not exist yet at that time has nothing to restore.
+                Output.note("\(item.name): nothing at or before \(timestamp ?? ""); not restored")
+                continue
+            }
+            let seconds = Date().timeIntervalSince(started)
+            summaries.append(
+                RestoreSummary(
+                    output: item.path, txid: result.txid, files: result.filesApplied, bytesRead: result.bytesRead,
+                    pageSize: result.pageSize, pageCount: result.pageCount, checksum: LTXFileInfo.hex(result.checksum),
+                    seconds: seconds))
+            if !json {
+                print(
+                    "restored \(item.name) to \(item.path) at transaction \(result.txid) from \(result.filesApplied) files "
+                        + "(\(Output.bytes(result.bytesRead)), \(String(format: "%.2f", seconds)) s)")
+            }
+        }
+        if json { try Output.json(summaries) }
     }
 }
 

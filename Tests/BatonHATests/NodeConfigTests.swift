@@ -140,4 +140,53 @@ import Testing
         #expect(AppSupervisor.shellLine("cd /srv && exec ./server") == "cd /srv && exec ./server")
         #expect(AppSupervisor.shellLine("a | b") == "a | b")
     }
+
+    @Test func aGroupIsAListOrADirectory() throws {
+        let listed = try NodeConfig.parse(
+            """
+            databases:
+              - path: storage/production.sqlite3
+              - path: storage/production_queue.sqlite3
+                name: queue
+              - storage/production_cable.sqlite3
+            store: file:///srv/replica
+            """, source: "baton.yml", environment: [:])
+        #expect(listed.group?.names == ["production", "queue", "production_cable"])
+        #expect(listed.group?.prefixed == true)
+        let folder = try NodeConfig.parse(
+            "databases: {dir: storage, pattern: \"*.db\"}\nstore: s3://b/p\n", source: "baton.yml", environment: [:])
+        #expect(folder.group?.directory == .init(path: "storage", pattern: "*.db"))
+        let single = try NodeConfig.parse("database: app.db\n", source: "baton.yml", environment: [:])
+        #expect(single.group == .single(path: "app.db"))
+    }
+
+    @Test func groupMistakesNameTheKey() {
+        let bad: [(String, String)] = [
+            ("database: a.db\ndatabases: [b.db]\n", "not both"),
+            ("databases: [{file: a.db}]\n", "unknown key databases[0].file"),
+            ("databases: [{name: a}]\n", "databases[0].path is required"),
+            ("databases: {pattern: \"*.db\"}\n", "databases.dir is required"),
+            ("databases: a.db\n", "must be a list"),
+            ("databases: [a/x.db, b/x.db]\n", "two databases are named 'x'"),
+        ]
+        for (text, expected) in bad {
+            do {
+                _ = try NodeConfig.parse(text, source: "baton.yml", environment: [:])
+                Issue.record("accepted: \(text)")
+            } catch let error as BatonError {
+                #expect(error.message.hasPrefix("baton.yml: ") && error.message.contains(expected), "\(error.message)")
+            } catch {
+                Issue.record("\(error)")
+            }
+        }
+    }
+
+    @Test func theNodeRefusesAGroupForNow() throws {
+        var config = try NodeConfig.parse(
+            "name: a\ndatabases: [a.db, b.db]\nstore: file:///srv/r\n", source: "baton.yml", environment: [:])
+        #expect(throws: BatonError.self) { try config.validate() }
+        config.databases = nil
+        config.database = "a.db"
+        try config.validate()
+    }
 }
