@@ -118,7 +118,7 @@ public struct DatabaseGroup: Sendable, Equatable {
         if name.isEmpty || name == "." || name == ".." || name.contains("/") || name.contains(" ") {
             throw BatonError(.usage, "databases: '\(name)' (\(path)) is not a usable name: no '/', spaces, '.' or '..'")
         }
-        if name == "ltx" || name == "lease.json" || name.hasPrefix("fleet") {
+        if name == "ltx" || name == "lease.json" || name == "fleet" {
             throw BatonError(.usage, "databases: '\(name)' (\(path)) is a name Baton uses in the store; pick another")
         }
     }

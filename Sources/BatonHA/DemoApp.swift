@@ -1,5 +1,6 @@
 import BatonCore
 import BatonSQLite
+import BatonSystem
 import Foundation
 import HTTPTypes
 import Hummingbird

@@ -100,11 +100,7 @@ public struct NodeConfig: Sendable, Equatable {
     }
 
     /// The names of the databases the node holds (a group of one: the file's stem).
-    public var databaseNames: [String] {
-        let file = (database as NSString).lastPathComponent
-        let stem = (file as NSString).deletingPathExtension
-        return [stem.isEmpty ? file : stem]
-    }
+    public var databaseNames: [String] { (group ?? .single(path: database)).names }
 
     /// The API URL peers use for this node.
     public var advertisedAPI: String { apiAdvertise ?? "http://\(apiListen)" }

@@ -115,10 +115,7 @@ extension NodeDriver {
             log(
                 "handed the baton to \(report.to) at transaction \(txid) (traffic held \(report.heldMilliseconds) ms so far)"
             )
-            node.shared.withLock {
-                $0.handoffs += 1
-                $0.lastHandoffMilliseconds = report.heldMilliseconds
-            }
+            node.shared.withLock { $0.lastHandoffMilliseconds = report.heldMilliseconds }
             result = .success(
                 Node.HandoffReport(from: config.name, to: report.to, txid: txid, milliseconds: report.heldMilliseconds))
         case .failed(let reason):

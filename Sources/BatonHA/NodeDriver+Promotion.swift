@@ -78,7 +78,6 @@ extension NodeDriver {
                 // A lease lost meanwhile is noticed by the next round, which fences.
                 let serving = node.lease.mayWrite
                 node.shared.withLock {
-                    $0.failovers = machine.failovers
                     $0.holdingTraffic = false
                     $0.serving = serving
                 }

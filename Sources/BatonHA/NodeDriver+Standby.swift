@@ -1,5 +1,6 @@
 import BatonCore
 import BatonNode
+import BatonSystem
 
 extension NodeDriver {
     /// Starts (or restarts) pulling the holder's stream into the standby copy.
@@ -27,12 +28,4 @@ extension NodeDriver {
         self.follower = nil
         node.copyGate.withLock { $0 = false }
     }
-}
-
-/// Hands a non-Sendable object to exactly one other task at a time (the
-/// driver gives the standby copy to the follower and takes it back only
-/// after the follower task has ended).
-struct UncheckedBox<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
 }

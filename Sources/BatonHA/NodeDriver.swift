@@ -210,12 +210,15 @@ final class NodeDriver {
     func publish() {
         let role = machine.role
         let epoch = machine.epoch
+        let (failovers, handoffs) = (machine.failovers, machine.handoffs)
         let holder = machine.holder
         let local = replicator?.sealedTXID ?? standby?.txid
         let feedLatest = node.feed.latest.txid
         node.shared.withLock { state in
             state.role = role
             state.epoch = max(state.epoch, epoch)
+            state.failovers = failovers
+            state.handoffs = handoffs
             if role == .holder || role == .promoting || role == .handingOver {
                 // A hand-over that offered the baton has named the new holder already.
                 if role != .handingOver {

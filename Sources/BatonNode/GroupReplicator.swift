@@ -56,7 +56,7 @@ public final class GroupReplicator: Sendable {
     /// database's outcome. Throws before any upload when a listed database
     /// cannot be replicated.
     public func run(once: Bool, shouldStop: @escaping @Sendable () -> Bool) async throws -> [Outcome] {
-        if group.directory != nil { try scan(initial: true) }
+        if group.directory != nil { try scan() }
         let initial = group.members
         if initial.isEmpty, let directory = group.directory {
             log("no file in \(directory.path) matches \(directory.pattern) yet; waiting for one")
@@ -71,17 +71,17 @@ public final class GroupReplicator: Sendable {
         }
         let outcomes = await withTaskGroup(of: Outcome.self) { tasks -> [Outcome] in
             for (member, replicator) in opened {
-                let box = Handoff(replicator)
+                let box = UncheckedBox(replicator)
                 tasks.addTask { await self.replicate(member, box, once, shouldStop) }
             }
             // Directory mode: new files join while the group runs.
             while !once, group.directory != nil, !shouldStop() {
                 try? await Task.sleep(nanoseconds: UInt64(scanIntervalMilliseconds) * 1_000_000)
                 let before = Set(group.members.map(\.path))
-                try? scan(initial: false)
+                try? scan()
                 for member in group.members where !before.contains(member.path) {
                     do {
-                        let box = Handoff(try open(member))
+                        let box = UncheckedBox(try open(member))
                         log("\(member.path) joined the group as \(member.name)")
                         tasks.addTask { await self.replicate(member, box, false, shouldStop) }
                     } catch {
@@ -115,9 +115,10 @@ public final class GroupReplicator: Sendable {
     }
 
     private func replicate(
-        _ member: DatabaseGroup.Member, _ box: Handoff, _ once: Bool, _ shouldStop: @escaping @Sendable () -> Bool
+        _ member: DatabaseGroup.Member, _ box: UncheckedBox<Replicator>, _ once: Bool,
+        _ shouldStop: @escaping @Sendable () -> Bool
     ) async -> Outcome {
-        let replicator = box.replicator
+        let replicator = box.value
         defer { replicator.close() }
         do {
             try await replicator.start()
@@ -134,7 +135,7 @@ public final class GroupReplicator: Sendable {
     }
 
     /// Reads the directory and adds the files that belong.
-    private func scan(initial: Bool) throws {
+    private func scan() throws {
         guard let directory = group.directory else { return }
         let names: [String]
         do {
@@ -156,10 +157,4 @@ public final class GroupReplicator: Sendable {
         let first = state.withLock { $0.reported.insert(member.path + message).inserted }
         if first { log("\(member.path) is not replicated: \(message)") }
     }
-}
-
-/// Moves a replicator into the one task that drives it from then on.
-private struct Handoff: @unchecked Sendable {
-    let replicator: Replicator
-    init(_ replicator: Replicator) { self.replicator = replicator }
 }

@@ -7,17 +7,19 @@ public enum ReplicaCatalog {
     /// Every LTX file under `ltx/`; with `headers`, timestamps come from the
     /// files themselves (one small ranged read each).
     public static func files(in store: any ObjectStore, headers: Bool) async throws -> [LTXFileInfo] {
-        var files: [LTXFileInfo] = []
-        for object in try await store.list(prefix: "ltx/") {
-            guard var info = LTXFileInfo(key: object.key, size: object.size) else { continue }
-            if headers {
-                let header = try await header(of: info, in: store)
-                info.timestampMilliseconds = header.timestampMilliseconds
-                info.epoch = header.nodeID
-            }
-            files.append(info)
+        let files = try await store.list(prefix: "ltx/").compactMap { LTXFileInfo(key: $0.key, size: $0.size) }.sorted()
+        return headers ? try await withHeaders(files, in: store) : files
+    }
+
+    /// `files` with their timestamps and epochs read from each file's header.
+    public static func withHeaders(_ files: [LTXFileInfo], in store: any ObjectStore) async throws -> [LTXFileInfo] {
+        var result = files
+        for index in result.indices {
+            let header = try await header(of: result[index], in: store)
+            result[index].timestampMilliseconds = header.timestampMilliseconds
+            result[index].epoch = header.nodeID
         }
-        return files.sorted()
+        return result
     }
 
     /// The databases of a group stored under `store`: each name whose

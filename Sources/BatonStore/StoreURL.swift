@@ -48,14 +48,6 @@ public enum StoreURL: Equatable, Sendable {
         return result
     }
 
-    /// The URL for messages, without its query.
-    public var displayText: String {
-        switch self {
-        case .file(let path): return "file://" + path
-        case .s3(let bucket, let prefix, _): return "s3://" + bucket + (prefix.isEmpty ? "" : "/" + prefix)
-        }
-    }
-
     /// The URL of the replica of the group member called `name` (its prefix under this one).
     public func appending(_ name: String) -> StoreURL {
         switch self {

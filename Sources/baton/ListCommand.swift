@@ -34,13 +34,14 @@ struct ListCommand: AsyncParsableCommand {
             }
         }
         if let db, files.isEmpty {
-            let known = try await ReplicaCatalog.databases(in: try root.open()).keys.sorted()
+            let rootStore = try root.open()
+            let known = try await ReplicaCatalog.databases(in: rootStore).keys.sorted()
             throw BatonError(
                 .notFound,
-                "\(root.displayText) has no database named \(db)"
+                "\(rootStore.displayURL) has no database named \(db)"
                     + (known.isEmpty ? "" : " (it has: \(known.joined(separator: ", ")))"))
         }
-        files = try await ReplicaCatalog.files(in: store, headers: true)
+        files = try await ReplicaCatalog.withHeaders(files, in: store)
         if json {
             try Output.json(
                 files.map {

@@ -18,7 +18,11 @@ struct ReplicateCommand: AsyncParsableCommand {
 
             Files that could not be uploaded stay in <db>-baton/pending and are sent first on the next start.
 
-            A group (several databases of one app, e.g. Rails 8's four) goes to one replica per database             under the store, <store>/<name>/ltx/..., each restorable on its own (also by Litestream).             --config reads `databases:` and `store:` from baton.yml; --dir replicates every file of a             folder matching --pattern, and files that appear later join. Every listed database is             checked before anything is uploaded.
+            A group (several databases of one app, e.g. Rails 8's four) goes to one replica per database \
+            under the store, <store>/<name>/ltx/..., each restorable on its own with --db. --config reads \
+            `databases:` and `store:` from baton.yml; --dir replicates every file of a folder matching \
+            --pattern, and files that appear later join. Every listed database is checked before \
+            anything is uploaded.
 
             Examples:
               baton replicate app.db file:///backups/app
@@ -135,6 +139,12 @@ struct ReplicateCommand: AsyncParsableCommand {
         }
     }
 
+    /// The line a run ends with for one database.
+    static func summary(_ label: String, _ stats: ReplicatorStats) -> String {
+        "\(label): replica at transaction \(stats.txid); "
+            + "\(stats.filesUploaded) files (\(Output.bytes(stats.bytesUploaded))) uploaded this run"
+    }
+
     /// The options every replicator of this run gets.
     private func replicatorOptions() -> ReplicatorOptions {
         var options = ReplicatorOptions()
@@ -178,17 +188,16 @@ struct ReplicateCommand: AsyncParsableCommand {
         child?.onExit { stop.stop() }
         if !once {
             let what = group.directory.map { "\($0.path)/\($0.pattern)" } ?? group.names.joined(separator: ", ")
-            Output.log("replicating \(what) to \(storeURL.displayText)")
+            Output.log("replicating \(what) to \(try storeURL.open().displayURL)")
         }
         let outcomes = try await replicator.run(once: once) { stop.isStopped }
         if json {
             try? Output.json(outcomes.map { GroupMemberSummary($0) })
         } else {
             for outcome in outcomes {
-                let stats = outcome.stats ?? ReplicatorStats()
                 Output.log(
-                    "\(outcome.member.name) (\(outcome.member.path)): replica at transaction \(stats.txid); "
-                        + "\(stats.filesUploaded) files (\(Output.bytes(stats.bytesUploaded))) uploaded this run"
+                    ReplicateCommand.summary(
+                        "\(outcome.member.name) (\(outcome.member.path))", outcome.stats ?? ReplicatorStats())
                         + (outcome.error.map { "; stopped: \($0)" } ?? ""))
             }
         }
@@ -204,9 +213,7 @@ struct ReplicateCommand: AsyncParsableCommand {
         if json {
             try? Output.json(ReplicateSummary(stats))
         } else {
-            Output.log(
-                "\(database ?? ""): replica at transaction \(stats.txid); "
-                    + "\(stats.filesUploaded) files (\(Output.bytes(stats.bytesUploaded))) uploaded this run")
+            Output.log(ReplicateCommand.summary(database ?? "", stats))
         }
     }
 }

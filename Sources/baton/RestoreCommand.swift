@@ -102,11 +102,7 @@ struct RestoreCommand: AsyncParsableCommand {
         if drewProgress { FileHandle.standardError.write(Data("\n".utf8)) }
         let seconds = Date().timeIntervalSince(started)
         if json {
-            try Output.json(
-                RestoreSummary(
-                    output: output, txid: result.txid, files: result.filesApplied, bytesRead: result.bytesRead,
-                    pageSize: result.pageSize, pageCount: result.pageCount, checksum: LTXFileInfo.hex(result.checksum),
-                    seconds: seconds))
+            try Output.json(RestoreSummary(output: output, result: result, seconds: seconds))
         } else {
             print(
                 "restored \(output) at transaction \(result.txid) from \(result.filesApplied) files "
@@ -125,11 +121,12 @@ extension RestoreCommand {
     /// `--all`: every database of the group, each into `<output>/<name><suffix>`.
     func restoreAll() async throws {
         let root = try StoreURL(url)
-        let names = try await ReplicaCatalog.databases(in: try root.open()).keys.sorted()
+        let rootStore = try root.open()
+        let names = try await ReplicaCatalog.databases(in: rootStore).keys.sorted()
         guard !names.isEmpty else {
             throw BatonError(
                 .notFound,
-                "\(root.displayText) holds no group of databases (no <name>/ltx/ files); restore it without --all")
+                "\(rootStore.displayURL) holds no group of databases (no <name>/ltx/ files); restore it without --all")
         }
         let outputs = names.map { (name: $0, path: output + (output.hasSuffix("/") ? "" : "/") + $0 + suffix) }
         var todo = outputs
@@ -154,11 +151,7 @@ extension RestoreCommand {
                 continue
             }
             let seconds = Date().timeIntervalSince(started)
-            summaries.append(
-                RestoreSummary(
-                    output: item.path, txid: result.txid, files: result.filesApplied, bytesRead: result.bytesRead,
-                    pageSize: result.pageSize, pageCount: result.pageCount, checksum: LTXFileInfo.hex(result.checksum),
-                    seconds: seconds))
+            summaries.append(RestoreSummary(output: item.path, result: result, seconds: seconds))
             if !json {
                 print(
                     "restored \(item.name) to \(item.path) at transaction \(result.txid) from \(result.filesApplied) files "
@@ -191,4 +184,15 @@ struct RestoreSummary: Encodable {
     var pageCount: UInt32
     var checksum: String
     var seconds: Double
+
+    init(output: String, result: RestoreResult, seconds: Double) {
+        self.output = output
+        txid = result.txid
+        files = result.filesApplied
+        bytesRead = result.bytesRead
+        pageSize = result.pageSize
+        pageCount = result.pageCount
+        checksum = LTXFileInfo.hex(result.checksum)
+        self.seconds = seconds
+    }
 }

@@ -22,7 +22,7 @@ import Testing
         #expect(throws: BatonError.self) {
             try DatabaseGroup(members: [.init(path: "x.db"), .init(name: "y", path: "x.db")])
         }
-        for name in ["", "..", "a/b", "with space", "ltx", "lease.json"] {
+        for name in ["", "..", "a/b", "with space", "ltx", "lease.json", "fleet"] {
             #expect(throws: BatonError.self) { try DatabaseGroup(members: [.init(name: name, path: "x.db")]) }
         }
         #expect(throws: BatonError.self) { try DatabaseGroup(members: []) }

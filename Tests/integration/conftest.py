@@ -42,6 +42,16 @@ def wait(proc, timeout):
         raise AssertionError(f"process {proc.args} did not finish within {timeout} s")
 
 
+def wait_for(predicate, timeout, what, every=0.05):
+    """Returns once predicate() is true; fails after `timeout` seconds naming `what`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
 class Processes:
     """Tracks started processes and kills leftovers at the end of a test."""
 

@@ -10,7 +10,7 @@ import sqlite3
 import subprocess
 import time
 
-from conftest import BATON, baton, stop, wait, workload
+from conftest import BATON, baton, stop, wait, wait_for, workload
 import workload as oracle
 
 RAILS = ["production", "production_cache", "production_queue", "production_cable"]
@@ -24,18 +24,9 @@ def dump(path):
         con.close()
 
 
-def start(procs, tmp_path, *args):
+def start(procs, tmp_path, *args, env=None):
     log = open(tmp_path / "baton.log", "ab")
-    return procs.add(subprocess.Popen([BATON, "replicate", *map(str, args)], stdout=log, stderr=log))
-
-
-def wait_for(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+    return procs.add(subprocess.Popen([BATON, "replicate", *map(str, args)], stdout=log, stderr=log, env=env))
 
 
 def test_a_rails_app_s_four_databases_back_up_and_restore_together(tmp_path, procs):
@@ -52,13 +43,9 @@ def test_a_rails_app_s_four_databases_back_up_and_restore_together(tmp_path, pro
         "    name: queue\n"
         f"  - {storage}/production_cable.sqlite3\n"
         "store: file://${REPLICA}\n")
-    env_backup = dict(os.environ)
-    os.environ["REPLICA"] = str(replica)
-    try:
-        server = start(procs, tmp_path, "--config", config, "--batch-window-ms", 200)
-    finally:
-        os.environ.clear()
-        os.environ.update(env_backup)
+    # ${REPLICA} in the file comes from the environment.
+    server = start(procs, tmp_path, "--config", config, "--batch-window-ms", 200,
+                   env={**os.environ, "REPLICA": str(replica)})
     time.sleep(1)
     writers = [workload(storage / f"{name}.sqlite3", 40 + i, 1, 150, tmp_path / f"{name}.log", pause_ms=[0, 3])
                for i, name in enumerate(RAILS)]

@@ -10,19 +10,10 @@ import threading
 import time
 
 from cluster import Cluster, Load, http, keys
-from conftest import BATON
+from conftest import BATON, wait_for
 from s3support import FaultProxy
 
 ROUNDS = 50 if os.environ.get("BATON_TORTURE") else 3
-
-
-def wait_for(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class RelayLoad:
