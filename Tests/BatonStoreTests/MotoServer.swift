@@ -13,7 +13,8 @@ final class MotoServer: @unchecked Sendable {
     var endpoint: String { "http://127.0.0.1:\(port)" }
     private var stopped = false
 
-    init() throws {
+    /// Spawns the server; `started()` waits until it answers.
+    private init() throws {
         port = try MotoServer.freePort()
         logPath = "/tmp/baton-moto-\(port).log"
         // The real interpreter (not a shell shim that would outlive a SIGTERM),
@@ -34,18 +35,26 @@ final class MotoServer: @unchecked Sendable {
             throw BatonError(.io, "cannot start moto_server")
         }
         pid = child
-        // Bounded wait for the port to accept connections.
+    }
+
+    /// A server that accepts connections. The wait (Python starting, up to
+    /// 10 s) sleeps instead of blocking a thread: tests run in parallel on
+    /// a small cooperative pool, and a blocked pool stalls every other test.
+    static func started() async throws -> MotoServer {
+        let server = try MotoServer()
         for _ in 0..<200 {
-            if MotoServer.canConnect(port) { return }
+            if canConnect(server.port) { return server }
             var status: Int32 = 0
-            if waitpid(pid, &status, WNOHANG) != 0 {
-                stopped = true
+            if waitpid(server.pid, &status, WNOHANG) != 0 {
+                server.stopped = true
                 break
             }
-            usleep(50_000)
+            try await Task.sleep(nanoseconds: 50_000_000)
         }
-        stop()
-        throw BatonError(.io, "moto_server did not start on port \(port) (pip install 'moto[server]'); see \(logPath)")
+        server.stop()
+        throw BatonError(
+            .io,
+            "moto_server did not start on port \(server.port) (pip install 'moto[server]'); see \(server.logPath)")
     }
 
     /// SIGTERM, then SIGKILL after 5 s; always reaped.

@@ -51,7 +51,7 @@ import Testing
     }
 
     @Test func createWhoseAnswerWasLostStillSucceeds() async throws {
-        let moto = try MotoServer()
+        let moto = try await MotoServer.started()
         defer { moto.stop() }
         let direct = try await moto.makeStore()
         let proxy = try Proxy(upstream: moto.port, fault: "drop-after", count: 1)
@@ -64,7 +64,7 @@ import Testing
     }
 
     @Test func anotherWritersObjectIsStillALoss() async throws {
-        let moto = try MotoServer()
+        let moto = try await MotoServer.started()
         defer { moto.stop() }
         let direct = try await moto.makeStore()
         try await direct.put("lease.json", data: Array("theirs".utf8), condition: .ifNoneMatch)

@@ -9,7 +9,7 @@ import Testing
 /// S3-compatible server (moto) on loopback.
 @Suite(.serialized) struct S3StoreTests {
     @Test func conformance() async throws {
-        let moto = try MotoServer()
+        let moto = try await MotoServer.started()
         defer { moto.stop() }
         try await ObjectStoreConformance.putGetListDelete(try await moto.makeStore())
         try await ObjectStoreConformance.conditionalWrites(try await moto.makeStore())
@@ -18,7 +18,7 @@ import Testing
     }
 
     @Test func listingPaginatesAndStripsThePrefix() async throws {
-        let moto = try MotoServer()
+        let moto = try await MotoServer.started()
         defer { moto.stop() }
         let store = try await moto.makeStore(prefix: "apps/a b/é")
         for index in 0..<1100 {
@@ -31,7 +31,7 @@ import Testing
     }
 
     @Test func multipartUploadRoundTripsAndLeavesNoUploads() async throws {
-        let moto = try MotoServer()
+        let moto = try await MotoServer.started()
         defer { moto.stop() }
         let store = try await moto.makeStore { configuration in
             configuration.multipartThreshold = 6 * 1024 * 1024
@@ -50,7 +50,7 @@ import Testing
     }
 
     @Test func storeTimeComesFromTheServer() async throws {
-        let moto = try MotoServer()
+        let moto = try await MotoServer.started()
         defer { moto.stop() }
         let store = try await moto.makeStore()
         let serverTime = try await store.storeTimeMilliseconds()
@@ -78,7 +78,7 @@ import Testing
     }
 
     @Test func missingBucketIsNamed() async throws {
-        let moto = try MotoServer()
+        let moto = try await MotoServer.started()
         defer { moto.stop() }
         let configuration = try S3Configuration(
             bucket: "nope", prefix: "", query: ["endpoint": moto.endpoint],
