@@ -51,6 +51,11 @@ let package = Package(
             dependencies: [
                 "BatonCore", "BatonSystem", "BatonStore", "BatonSQLite", "BatonNode", "BatonHA",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                // The demo's counter app (`baton demo-app`) serves HTTP.
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
         .testTarget(name: "BatonCoreTests", dependencies: ["BatonCore"]),

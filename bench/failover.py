@@ -46,8 +46,8 @@ def holder_and_standby(cluster):
     return holder, standby
 
 
-def crash_failover(root, ttl):
-    cluster = Cluster(root, f"file://{root}/replica", ttl=ttl)
+def crash_failover(root, ttl, databases=None):
+    cluster = Cluster(root, f"file://{root}/replica", ttl=ttl, databases=databases)
     cluster.start()
     load = None
     try:
@@ -72,8 +72,8 @@ def crash_failover(root, ttl):
         cluster.stop()
 
 
-def handoff(root, ttl):
-    cluster = Cluster(root, f"file://{root}/replica", ttl=ttl)
+def handoff(root, ttl, databases=None):
+    cluster = Cluster(root, f"file://{root}/replica", ttl=ttl, databases=databases)
     cluster.start()
     load = None
     try:

@@ -77,8 +77,8 @@ def timed_requests(port, make_request, count, clients):
     return latencies
 
 
-def baton(mode, root, count, clients):
-    cluster = Cluster(root, f"file://{root}/replica", ttl="10s", replication=mode)
+def baton(mode, root, count, clients, databases=None):
+    cluster = Cluster(root, f"file://{root}/replica", ttl="10s", replication=mode, databases=databases)
     cluster.start()
     try:
         holder = cluster.holder(timeout=60)

@@ -106,6 +106,13 @@ public struct DatabaseGroup: Sendable, Equatable {
         }
     }
 
+    /// The environment variable that gives an app the path of the database
+    /// called `name`: `BATON_DB_` and the name in upper case, every
+    /// character other than a letter or digit as `_`.
+    public static func environmentVariable(for name: String) -> String {
+        "BATON_DB_" + String(name.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "_" })
+    }
+
     /// The default name of the database at `path`: its file name without the extension.
     public static func defaultName(for path: String) -> String {
         let file = path.split(separator: "/").last.map(String.init) ?? path

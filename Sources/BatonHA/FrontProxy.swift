@@ -6,6 +6,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 
 /// The front proxy on every node: to the local app on the holder, to the
 /// holder's proxy on a standby, and while no holder serves (hand-over,
@@ -98,9 +99,9 @@ struct FrontProxy {
             if isLocal, !node.config.readMethods.contains(request.method.rawValue) {
                 // A write: its response leaves only once it may be acknowledged, with its TXID.
                 switch await WriteAcknowledger(node: node).acknowledge() {
-                case .acknowledged(let txid):
-                    addTransactionHeaders(&headers, txid: txid)
-                case .unconfirmed(let txid, let reason):
+                case .acknowledged(let txids):
+                    addTransactionHeaders(&headers, txids: txids, addressed: node.databases[0], of: node)
+                case .unconfirmed(let txids, let reason):
                     node.endLocalRequest()
                     // Read the app's answer to its end (bounded) so the connection is released cleanly.
                     let body = upstream.body
@@ -108,7 +109,7 @@ struct FrontProxy {
                     var response = unavailable(
                         "\(node.config.name): the app answered, but its write is not confirmed: \(reason). It is committed on the holder and may or may not survive a failover."
                     )
-                    if let txid { response.headers[transactionHeader] = String(txid) }
+                    if let txid = txids?[node.databases[0].name] { response.headers[transactionHeader] = String(txid) }
                     return response
                 }
             }
@@ -126,21 +127,45 @@ struct FrontProxy {
         }
     }
 
-    /// The TXID a write response carries, at or after the write's own transaction.
+    /// The TXID a write response carries, at or after the write's own
+    /// transaction, in the database the request addressed (the relay's
+    /// `?db=`; the group's first database through the front proxy).
     static let transactionHeader = HTTPField.Name("X-Baton-TXID")!
-    /// The same, as a cookie, for browsers to send back on reads.
+    /// In a group of several databases: every database's TXID, `name=txid,…`.
+    static let groupTransactionsHeader = HTTPField.Name("X-Baton-TXIDs")!
+    /// The first database's TXID as a cookie, for browsers to send back on reads.
     static let transactionCookie = "baton_txid"
 
-    /// Adds the write's TXID as a header and a cookie (read-your-writes).
-    static func addTransactionHeaders(_ headers: inout HTTPFields, txid: UInt64) {
+    /// Adds the write's TXIDs as headers and a cookie (read-your-writes).
+    static func addTransactionHeaders(
+        _ headers: inout HTTPFields, txids: [String: UInt64], addressed: NodeDatabase, of node: Node
+    ) {
+        let txid = txids[addressed.name] ?? 0
         headers[transactionHeader] = String(txid)
-        headers.append(
-            HTTPField(name: .setCookie, value: "\(transactionCookie)=\(txid); Path=/; HttpOnly; SameSite=Lax"))
+        if node.databases.count > 1 {
+            headers[groupTransactionsHeader] = node.databases.map { "\($0.name)=\(txids[$0.name] ?? 0)" }
+                .joined(separator: ",")
+        }
+        if addressed === node.databases[0] {
+            headers.append(
+                HTTPField(name: .setCookie, value: "\(transactionCookie)=\(txid); Path=/; HttpOnly; SameSite=Lax"))
+        }
     }
 
-    /// The TXID a read asks to see: `X-Baton-TXID`, else the `baton_txid` cookie.
-    static func requiredTXID(_ headers: HTTPFields) -> UInt64? {
+    /// The TXID of `database` a read asks to see: its entry in
+    /// `X-Baton-TXIDs`, else `X-Baton-TXID`, else (for the first database)
+    /// the `baton_txid` cookie.
+    static func requiredTXID(_ headers: HTTPFields, database: NodeDatabase, of node: Node) -> UInt64? {
+        if let list = headers[groupTransactionsHeader] {
+            for pair in list.split(separator: ",") {
+                let parts = pair.split(separator: "=", maxSplits: 1)
+                if parts.count == 2, parts[0].trimmingCharacters(in: .whitespaces) == database.name {
+                    return UInt64(parts[1].trimmingCharacters(in: .whitespaces))
+                }
+            }
+        }
         if let text = headers[transactionHeader] { return UInt64(text) }
+        guard database === node.databases[0] else { return nil }
         for cookies in headers[values: .cookie] {
             for pair in cookies.split(separator: ";") {
                 let parts = pair.split(separator: "=", maxSplits: 1)
@@ -160,12 +185,23 @@ struct FrontProxy {
         return !wasSent(error)
     }
 
-    /// False when the error says the connection was never made (refused, or
-    /// not established in time), so the request cannot have arrived; a reset
-    /// or a timeout after connecting may have been sent.
+    /// False when the connection was never made (refused, unreachable, not
+    /// established in time, or no pooled connection became free), so the
+    /// request cannot have arrived; anything after connecting (a reset, a
+    /// read timeout, a closed connection) may have been sent.
     static func wasSent(_ error: Error) -> Bool {
-        let text = String(describing: error).lowercased()
-        return !(text.contains("refused") || text.contains("connecttimeout") || text.contains("connect timeout"))
+        switch error {
+        case is NIOConnectionError:
+            return false
+        case let error as HTTPClientError:
+            return !(error == .connectTimeout || error == .getConnectionFromPoolTimeout)
+        case ChannelError.connectTimeout:
+            return false
+        case let error as IOError:
+            return error.errnoCode != ECONNREFUSED
+        default:
+            return true
+        }
     }
 
     static func unavailable(_ message: String) -> Response {

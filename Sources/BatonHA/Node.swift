@@ -12,7 +12,8 @@ public final class Node: Sendable {
     let store: any ObjectStore
     let storeMetrics: StoreMetrics
     let lease: LeaseClient
-    let feed = TransactionFeed()
+    /// The databases of the group, in the configured order (the first is the relay's default).
+    let databases: [NodeDatabase]
     let app: AppSupervisor?
     let metrics: NodeMetrics
     let peers: PeerClient
@@ -25,9 +26,6 @@ public final class Node: Sendable {
     let driverWake = ChangeSignal()
     /// Wakes the holder's shipping task (a write waits for the store).
     let shipperWake = ChangeSignal()
-    /// A standby's copy: held while the follower applies a batch and while
-    /// the relay API reads it; true while the copy is a known commit state.
-    let copyGate = Mutex(false)
 
     /// Commands from the API for the driver.
     enum Command: Sendable {
@@ -47,11 +45,6 @@ public final class Node: Sendable {
         var holdingTraffic = false
         /// Requests being forwarded to the local app.
         var inFlight = 0
-        var localTXID: UInt64?
-        var holderTXID: UInt64?
-        var lastContact: Int64 = .min
-        var lastCaughtUp: Int64 = .min
-        var epochStartTXID: UInt64 = 0
         var failovers = 0
         var handoffs = 0
         var lastHandoffMilliseconds: Int64?
@@ -62,8 +55,6 @@ public final class Node: Sendable {
         /// Captures asked for (`captureNow`) and the last one the driver finished.
         var captureRequested: UInt64 = 0
         var captureCompleted: UInt64 = 0
-        /// The newest transaction the store confirmed in this holder's run.
-        var storedTXID: UInt64 = 0
         /// A write waits for the store: seal and upload now instead of after the batch window.
         var flushRequested = false
     }
@@ -86,12 +77,17 @@ public final class Node: Sendable {
         self.config = config
         let metrics = StoreMetrics()
         storeMetrics = metrics
-        store = try StoreURL(config.store).open(metrics: metrics)
+        let storeURL = try StoreURL(config.store)
+        store = try storeURL.open(metrics: metrics)
+        let group = config.group ?? .single(path: config.database)
+        databases = try group.members.map { member in
+            NodeDatabase(member: member, store: try storeURL.replica(of: member, in: group).open(metrics: metrics))
+        }
         lease = LeaseClient(
             store: store, holder: config.name, address: config.advertisedAPI,
             timing: LeaseStateMachine.Timing(ttlMilliseconds: config.leaseTTLMilliseconds))
         app = config.appCommand.map { AppSupervisor(command: $0, environment: config.appEnvironment, log: log) }
-        self.metrics = NodeMetrics(storeMetrics: metrics)
+        self.metrics = NodeMetrics(storeMetrics: metrics, databases: group.names)
         peers = PeerClient(token: config.token)
         self.log = log
     }
@@ -150,10 +146,17 @@ public final class Node: Sendable {
         }
     }
 
-    /// The newest committed TXID once the driver has read the WAL to its end
-    /// (so it covers every commit made before the call); nil when the
-    /// driver does not capture in time (not the holder, or stuck).
-    func captureNow(timeoutMilliseconds: Int64) async -> UInt64? {
+    /// The database called `name`; nil names the first of the group.
+    func database(named name: String?) -> NodeDatabase? {
+        guard let name else { return databases.first }
+        return databases.first { $0.name == name }
+    }
+
+    /// Each database's newest committed TXID once the driver has read every
+    /// WAL to its end (so it covers every commit made before the call, in
+    /// any database of the group); nil when the driver does not capture in
+    /// time (not the holder, or stuck).
+    func captureNow(timeoutMilliseconds: Int64) async -> [String: UInt64]? {
         let ticket = shared.withLock { state -> UInt64 in
             state.captureRequested += 1
             return state.captureRequested
@@ -167,7 +170,7 @@ public final class Node: Sendable {
             }
             // Not the holder any more (fenced, its feed reset): no TXID of ours means anything now.
             guard holding else { return nil }
-            if done { return feed.latest.txid }
+            if done { return Dictionary(uniqueKeysWithValues: databases.map { ($0.name, $0.feed.latest.txid) }) }
             let now = MonotonicClock.now()
             guard now < deadline else { return nil }
             await progress.wait(from: seen, timeoutMilliseconds: deadline - now)
@@ -186,35 +189,42 @@ public final class Node: Sendable {
     /// Asks the node to stop (SIGTERM): a holder hands over first.
     public func requestShutdown() { shared.withLock { $0.shutdownRequested = true } }
 
-    /// The status as `GET /status` shows it.
+    /// The status as `GET /status` shows it: per database, and for the
+    /// node the first database's TXID, the largest lag, and streaming only
+    /// when every database streams.
     func status() -> NodeStatus {
         let now = MonotonicClock.now()
-        let positions = feed.peerPositions
         let appRunning = app?.isRunning ?? false
         let leaseLeft = lease.timeLeftMilliseconds
         let syncStandby = lease.recordedSyncStandby
-        return shared.withLock { state in
-            let isHolder = state.role == .holder || state.role == .handingOver || state.role == .promoting
-            let streaming =
-                state.role == .standby && state.lastContact != .min
-                && now - state.lastContact < config.heartbeatTimeoutMilliseconds
-            var lag: UInt64?
-            var lagTime: Int64?
-            if state.role == .standby, let local = state.localTXID, let remote = state.holderTXID {
-                lag = remote > local ? remote - local : 0
-                lagTime = lag == 0 ? 0 : (state.lastCaughtUp == .min ? nil : now - state.lastCaughtUp)
-            }
-            return NodeStatus(
-                name: config.name, role: state.role.rawValue, epoch: state.epoch, holder: state.holder,
-                txid: state.localTXID, lagTransactions: lag, lagMilliseconds: lagTime, streaming: streaming,
-                leaseTimeLeftMilliseconds: isHolder ? leaseLeft : nil,
-                replication: config.replicationMode.rawValue, syncStandby: isHolder ? syncStandby : nil,
-                appRunning: appRunning,
-                peers: config.peers.map {
-                    NodeStatus.Peer(name: $0.name, api: $0.api, appliedTXID: isHolder ? positions[$0.name] : nil)
-                },
-                failovers: state.failovers, handoffs: state.handoffs,
-                lastHandoffMilliseconds: state.lastHandoffMilliseconds)
+        let (role, epoch, holder, failovers, handoffs, lastHandoff) = shared.withLock {
+            ($0.role, $0.epoch, $0.holder, $0.failovers, $0.handoffs, $0.lastHandoffMilliseconds)
         }
+        let isHolder = role == .holder || role == .handingOver || role == .promoting
+        let perDatabase = databases.map {
+            $0.status(role: role, now: now, heartbeatTimeoutMilliseconds: config.heartbeatTimeoutMilliseconds)
+        }
+        let lags = perDatabase.compactMap(\.lagTransactions)
+        let lagTimes = perDatabase.map(\.lagMilliseconds)
+        let peers = config.peers.map { peer in
+            NodeStatus.Peer(
+                name: peer.name, api: peer.api,
+                appliedTXID: isHolder ? databases.first?.feed.peerPositions[peer.name] : nil,
+                appliedTXIDs: isHolder && databases.count > 1
+                    ? Dictionary(
+                        uniqueKeysWithValues: databases.compactMap { database in
+                            database.feed.peerPositions[peer.name].map { (database.name, $0) }
+                        }) : nil)
+        }
+        return NodeStatus(
+            name: config.name, role: role.rawValue, epoch: epoch, holder: holder,
+            txid: perDatabase.first?.txid,
+            lagTransactions: lags.count == perDatabase.count ? lags.max() : nil,
+            lagMilliseconds: lagTimes.contains(nil) ? nil : lagTimes.compactMap { $0 }.max(),
+            streaming: !perDatabase.isEmpty && perDatabase.allSatisfy(\.streaming),
+            leaseTimeLeftMilliseconds: isHolder ? leaseLeft : nil,
+            replication: config.replicationMode.rawValue, syncStandby: isHolder ? syncStandby : nil,
+            appRunning: appRunning, peers: peers, failovers: failovers, handoffs: handoffs,
+            lastHandoffMilliseconds: lastHandoff, databases: perDatabase)
     }
 }

@@ -55,11 +55,16 @@ struct NodeAPI {
             guard let text = request.uri.queryParameters["checksum"], let checksum = UInt64(text, radix: 16) else {
                 return NodeAPI.json(.badRequest, ["error": "checksum (hex) is required"])
             }
+            let database: NodeDatabase
+            switch NodeAPI.database(request, node) {
+            case .success(let found): database = found
+            case .failure(let refused): return refused.response
+            }
             var response = NodeAPI.json(.notFound, ["error": "no transaction in the holder's window has that checksum"])
-            if NodeAPI.isStreaming(node), let txid = node.feed.locate(checksum: checksum) {
+            if NodeAPI.isStreaming(node), let txid = database.feed.locate(checksum: checksum) {
                 response = Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: String(txid))))
             }
-            NodeAPI.addStreamHeaders(&response, node)
+            NodeAPI.addStreamHeaders(&response, node, database)
             return response
         }
         router.post("/handoff") { request, context in
@@ -126,34 +131,59 @@ struct NodeAPI {
         return difference == 0
     }
 
-    static func addStreamHeaders(_ response: inout Response, _ node: Node) {
-        let (epoch, start) = node.shared.withLock { ($0.epoch, $0.epochStartTXID) }
-        response.headers[HTTPField.Name("X-Baton-Epoch")!] = String(epoch)
-        response.headers[HTTPField.Name("X-Baton-Epoch-Start")!] = String(start)
-        response.headers[HTTPField.Name("X-Baton-TXID")!] = String(node.feed.latest.txid)
+    /// A request for an unknown database, answered.
+    struct UnknownDatabase: Error {
+        var response: Response
     }
 
-    /// `GET /stream?after=T&checksum=C&node=N`: what follows T, waiting up to a second for news.
+    /// The database a node-to-node request names with `?db=` (the first of the group without it).
+    static func database(_ request: Request, _ node: Node) -> Result<NodeDatabase, UnknownDatabase> {
+        let name = request.uri.queryParameters["db"].map(String.init)
+        if let database = node.database(named: name) { return .success(database) }
+        let known = node.databases.map(\.name).joined(separator: ", ")
+        return .failure(
+            UnknownDatabase(
+                response: json(
+                    .notFound,
+                    ["error": "\(node.config.name) holds no database named \(name ?? "") (it holds \(known))"])))
+    }
+
+    static func addStreamHeaders(_ response: inout Response, _ node: Node, _ database: NodeDatabase) {
+        let epoch = node.shared.withLock { $0.epoch }
+        let start = database.state.withLock { $0.epochStartTXID }
+        response.headers[HTTPField.Name("X-Baton-Epoch")!] = String(epoch)
+        response.headers[HTTPField.Name("X-Baton-Epoch-Start")!] = String(start)
+        response.headers[HTTPField.Name("X-Baton-TXID")!] = String(database.feed.latest.txid)
+    }
+
+    /// `GET /stream?db=NAME&after=T&checksum=C&node=N`: what follows T in
+    /// that database, waiting up to a second for news.
     static func stream(_ request: Request, _ node: Node) async -> Response {
         let query = request.uri.queryParameters
         guard let after = query["after"].flatMap({ UInt64(String($0)) }),
             let checksum = query["checksum"].flatMap({ UInt64(String($0), radix: 16) })
         else { return json(.badRequest, ["error": "after (TXID) and checksum (hex) are required"]) }
+        let database: NodeDatabase
+        switch NodeAPI.database(request, node) {
+        case .success(let found): database = found
+        case .failure(let refused): return refused.response
+        }
         let peer = query["node"].map(String.init)
         guard isStreaming(node) else {
             return json(.serviceUnavailable, ["error": "\(node.config.name) is not the holder"])
         }
-        var answer = node.feed.answer(after: after, checksum: checksum)
+        let feed = database.feed
+        var answer = feed.answer(after: after, checksum: checksum)
         // Only a position whose checksum is this holder's state at that TXID confirms
         // anything: a diverged copy at a high TXID must not count for sync mode.
         if let peer, answer.confirmsPosition {
-            node.feed.acknowledge(peer: peer, txid: after)
+            feed.acknowledge(peer: peer, txid: after)
             node.progress.signal()  // writes waiting for this standby's confirmation
             node.driverWake.signal()  // a hand-over waiting for it
         }
         if answer == .upToDate || answer == .unavailable {
-            await node.feed.wait(after: after, timeoutMilliseconds: 1000)
-            answer = node.feed.answer(after: after, checksum: checksum)
+            await feed.wait(after: after, timeoutMilliseconds: 1000)
+            answer = feed.answer(after: after, checksum: checksum)
         }
         var response: Response
         switch answer {
@@ -174,7 +204,7 @@ struct NodeAPI {
         case .gone(let reason):
             response = Response(status: .gone, body: .init(byteBuffer: ByteBuffer(string: reason)))
         }
-        addStreamHeaders(&response, node)
+        addStreamHeaders(&response, node, database)
         return response
     }
 

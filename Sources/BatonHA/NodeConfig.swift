@@ -102,6 +102,9 @@ public struct NodeConfig: Sendable, Equatable {
     /// The names of the databases the node holds (a group of one: the file's stem).
     public var databaseNames: [String] { (group ?? .single(path: database)).names }
 
+    /// The first database's file (the one `BATON_DB` and the relay's default name).
+    public var primaryDatabasePath: String { group?.members.first?.path ?? database }
+
     /// The API URL peers use for this node.
     public var advertisedAPI: String { apiAdvertise ?? "http://\(apiListen)" }
 
@@ -138,12 +141,14 @@ public struct NodeConfig: Sendable, Equatable {
         func fail(_ message: String) -> BatonError { BatonError(.usage, message) }
         if name.isEmpty { throw fail("name is required (this node's unique name)") }
         if name.contains(where: { $0 == "/" || $0 == " " }) { throw fail("name must not contain '/' or spaces") }
-        if databases != nil {
+        if let directory = databases?.directory {
             throw fail(
-                "databases: (a group) works with `baton replicate --config` so far; `baton node` holds one database: use database: PATH"
+                "databases: {dir: \(directory.path), pattern: \(directory.pattern)} (a directory) works with `baton replicate` only; `baton node` needs the group listed (databases: - path: …), so every node holds the same databases"
             )
         }
-        if database.isEmpty { throw fail("database is required (the SQLite file the app uses)") }
+        if database.isEmpty, databases == nil {
+            throw fail("database (one SQLite file) or databases (a list of them) is required")
+        }
         if store.isEmpty { throw fail("store is required (file:///dir or s3://bucket/prefix)") }
         if HostPort(apiListen) == nil { throw fail("api.listen must be host:port, got '\(apiListen)'") }
         if let proxyListen, HostPort(proxyListen) == nil {

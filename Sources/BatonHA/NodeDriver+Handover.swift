@@ -22,25 +22,27 @@ extension NodeDriver {
         case .sealDatabases:
             // From here the hand-over uploads the last files itself.
             await stopShipping()
-            do {
-                try replicator?.sealCaptured()
-            } catch {
-                log("hand-over: \(error)")
+            for database in node.databases {
+                do {
+                    try replicators[database.name]?.sealCaptured()
+                } catch {
+                    log(database, "hand-over: \(error)")
+                }
             }
-            let finals = Dictionary(uniqueKeysWithValues: config.databaseNames.map { ($0, node.feed.latest.txid) })
+            let finals = Dictionary(uniqueKeysWithValues: node.databases.map { ($0.name, $0.feed.latest.txid) })
             return machine.handover(.sealed(finals), now: MonotonicClock.now())
         case .awaitStandby(let timer):
             handoverTimer = timer
             return handoverRound()
         case .uploadLastFiles:
-            var succeeded = false
             // A holder that cannot prove its lease writes nothing more to the store.
-            if node.lease.mayWrite, let replicator {
+            var succeeded = node.lease.mayWrite && !replicators.isEmpty
+            for database in node.databases where succeeded {
                 do {
-                    try await replicator.finish()
-                    succeeded = true
+                    try await replicators[database.name]?.finish()
                 } catch {
-                    log("hand-over: the store did not take the last files yet: \(error)")
+                    log(database, "hand-over: the store did not take the last files yet: \(error)")
+                    succeeded = false
                 }
             }
             return machine.handover(.uploaded(succeeded: succeeded), now: MonotonicClock.now())
@@ -78,9 +80,9 @@ extension NodeDriver {
             let action = machine.handover(.drained, now: now)
             if action != .none { return action }
         }
-        let databases = config.databaseNames
-        let table = node.feed.peerPositions.mapValues { txid in
-            Dictionary(uniqueKeysWithValues: databases.map { ($0, txid) })
+        var table: [String: [String: UInt64]] = [:]
+        for database in node.databases {
+            for (peer, txid) in database.feed.peerPositions { table[peer, default: [:]][database.name] = txid }
         }
         return machine.handover(.standbyPositions(table), now: now)
     }
@@ -91,14 +93,15 @@ extension NodeDriver {
         return min(20, max(timer.deadline - MonotonicClock.now(), 0))
     }
 
-    /// The baton is offered: stop replicating and keep the file as a standby copy.
+    /// The baton is offered: stop replicating and keep each file as a standby copy.
     private func becomeCopyAfterHandover(to peer: NodeConfig.Peer) {
-        guard let replicator else { return }
-        let position = (replicator.sealedTXID, replicator.sealedChecksum)
-        replicator.close()
-        self.replicator = nil
-        node.feed.restarted(txid: 0, checksum: 0)
-        adoptLocalCopy(position: position, epoch: machine.epoch)
+        for database in node.databases {
+            guard let replicator = replicators.removeValue(forKey: database.name) else { continue }
+            let position = (replicator.sealedTXID, replicator.sealedChecksum)
+            replicator.close()
+            database.feed.restarted(txid: 0, checksum: 0)
+            adoptLocalCopy(database, position: position, epoch: machine.epoch)
+        }
         node.shared.withLock {
             $0.holdingTraffic = false
             $0.holder = peer.name
@@ -111,10 +114,13 @@ extension NodeDriver {
         let result: Result<Node.HandoffReport, BatonError>
         switch outcome {
         case .handedOver(let report):
-            let txid = config.databaseNames.first.flatMap { report.finalTXIDs[$0] } ?? 0
-            log(
-                "handed the baton to \(report.to) at transaction \(txid) (traffic held \(report.heldMilliseconds) ms so far)"
-            )
+            let txid = node.databases.first.flatMap { report.finalTXIDs[$0.name] } ?? 0
+            let at =
+                node.databases.count > 1
+                ? "transactions "
+                    + node.databases.map { "\($0.name) \(report.finalTXIDs[$0.name] ?? 0)" }.joined(separator: ", ")
+                : "transaction \(txid)"
+            log("handed the baton to \(report.to) at \(at) (traffic held \(report.heldMilliseconds) ms so far)")
             node.shared.withLock { $0.lastHandoffMilliseconds = report.heldMilliseconds }
             result = .success(
                 Node.HandoffReport(from: config.name, to: report.to, txid: txid, milliseconds: report.heldMilliseconds))

@@ -39,12 +39,24 @@ extension NodeDriver {
         leaseTasks = []
     }
 
+    /// The environment the app gets: `BATON_DB` (the first database),
+    /// `BATON_DB_<NAME>` for each database of the group (upper case, other
+    /// characters as `_`), `BATON_DATABASES` (the names), the epoch and the node.
+    func appEnvironment(epoch: UInt64) -> [String: String] {
+        var environment = [
+            "BATON_DB": node.databases.first?.path ?? "", "BATON_EPOCH": String(epoch), "BATON_NODE": config.name,
+            "BATON_DATABASES": node.databases.map(\.name).joined(separator: ","),
+        ]
+        for database in node.databases {
+            environment[DatabaseGroup.environmentVariable(for: database.name)] = database.path
+        }
+        return environment
+    }
+
     /// Starts the app (if configured) and waits for its ready URL.
     func startApp(epoch: UInt64) async throws {
         guard let app = node.app else { return }
-        try app.start(extra: [
-            "BATON_DB": databasePath, "BATON_EPOCH": String(epoch), "BATON_NODE": config.name,
-        ])
+        try app.start(extra: appEnvironment(epoch: epoch))
         lastAppStart = MonotonicClock.now()
         guard let ready = config.appReadyURL else { return }
         let deadline = MonotonicClock.now() + config.appStartTimeoutMilliseconds
@@ -65,10 +77,10 @@ extension NodeDriver {
     }
 
     /// One holder round: capture at once when a write waits for its TXID;
-    /// replicate every 20 ms (at once when a write waits for the store);
-    /// restart the app if it died.
+    /// replicate every database every 20 ms (at once when a write waits
+    /// for the store); restart the app if it died.
     func holderRound() async {
-        guard let replicator else { return }
+        guard !replicators.isEmpty else { return }
         let (ticket, flush) = node.shared.withLock { state in
             defer { state.flushRequested = false }
             return (state.captureRequested, state.flushRequested)
@@ -76,10 +88,12 @@ extension NodeDriver {
         serveCaptures(ticket: ticket)
         if flush || MonotonicClock.now() - lastStep >= 20 {
             lastStep = MonotonicClock.now()
-            do {
-                try replicator.stepLocally(flushAll: flush)
-            } catch {
-                log("replication: \(error)")
+            for database in node.databases {
+                do {
+                    try replicators[database.name]?.stepLocally(flushAll: flush)
+                } catch {
+                    log(database, "replication: \(error)")
+                }
             }
             if flush { node.shipperWake.signal() }
         }
@@ -97,111 +111,125 @@ extension NodeDriver {
         }
     }
 
-    /// Reads the WAL to its end for the writes waiting to learn their TXID
-    /// (`Node.captureNow`); also called while a hand-over drains them.
+    /// Reads every database's WAL to its end for the writes waiting to
+    /// learn their TXIDs (`Node.captureNow`); also called while a hand-over
+    /// drains them.
     func serveCaptures(ticket: UInt64? = nil) {
-        guard let replicator else { return }
+        guard !replicators.isEmpty else { return }
         let ticket = ticket ?? node.shared.withLock { $0.captureRequested }
         guard ticket > node.shared.withLock({ $0.captureCompleted }) else { return }
-        do {
-            try replicator.capture()
-            node.shared.withLock { $0.captureCompleted = ticket }
-            node.progress.signal()
-        } catch {
-            // Waiters are not told a TXID that may miss their commit; they time out instead.
-            log("replication: \(error)")
-        }
-    }
-
-    /// Ships sealed files to the store in a task of its own, so a slow or
-    /// failing store never delays capture, the standby's stream or a write
-    /// waiting for its TXID. Publishes what the store confirmed.
-    func startShipping() {
-        guard let shipper = replicator?.shipper else { return }
-        let node = self.node
-        shipping = Task.detached {
-            var failing = false
-            while !Task.isCancelled {
-                let seen = node.shipperWake.version
-                // A holder that cannot prove its lease writes nothing more to the store.
-                if node.lease.mayWrite {
-                    do {
-                        try await shipper.ship()
-                        if failing { node.log("the store accepts uploads again") }
-                        failing = false
-                    } catch {
-                        if !failing { node.log("store: \(error); retrying") }
-                        failing = true
-                    }
-                    let stored = shipper.storedTXID
-                    let advanced = node.shared.withLock { state -> Bool in
-                        defer { state.storedTXID = max(state.storedTXID, stored) }
-                        return stored > state.storedTXID
-                    }
-                    if advanced { node.progress.signal() }
-                }
-                await node.shipperWake.wait(from: seen, timeoutMilliseconds: failing ? 500 : 50)
+        for database in node.databases {
+            do {
+                try replicators[database.name]?.capture()
+            } catch {
+                // Waiters are not told TXIDs that may miss their commit; they time out instead.
+                log(database, "replication: \(error)")
+                return
             }
         }
+        node.shared.withLock { $0.captureCompleted = ticket }
+        node.progress.signal()
     }
 
-    /// Stops the shipping task and waits until no upload is in flight.
+    /// Ships each database's sealed files to the store in a task of its
+    /// own, so a slow or failing store never delays capture, the standby's
+    /// stream or a write waiting for its TXID. Publishes what the store confirmed.
+    func startShipping() {
+        let node = self.node
+        for database in node.databases {
+            guard let shipper = replicators[database.name]?.shipper else { continue }
+            let log = logger(for: database)
+            shipping.append(
+                Task.detached {
+                    var failing = false
+                    while !Task.isCancelled {
+                        let seen = node.shipperWake.version
+                        // A holder that cannot prove its lease writes nothing more to the store.
+                        if node.lease.mayWrite {
+                            do {
+                                try await shipper.ship()
+                                if failing { log("the store accepts uploads again") }
+                                failing = false
+                            } catch {
+                                if !failing { log("store: \(error); retrying") }
+                                failing = true
+                            }
+                            let stored = shipper.storedTXID
+                            let advanced = database.state.withLock { state -> Bool in
+                                defer { state.storedTXID = max(state.storedTXID, stored) }
+                                return stored > state.storedTXID
+                            }
+                            if advanced { node.progress.signal() }
+                        }
+                        await node.shipperWake.wait(from: seen, timeoutMilliseconds: failing ? 500 : 50)
+                    }
+                })
+        }
+    }
+
+    /// Stops the shipping tasks and waits until no upload is in flight.
     func stopShipping() async {
-        guard let shipping else { return }
-        shipping.cancel()
-        await shipping.value
-        self.shipping = nil
+        let tasks = shipping
+        shipping = []
+        for task in tasks { task.cancel() }
+        for task in tasks { await task.value }
     }
 
     /// Stops being holder. Fencing (`handedOver == false`): kill the app,
     /// seal what it wrote locally without uploading, and move those files
-    /// aside. Then fold the WAL and adopt the file as a standby copy.
+    /// aside. Then fold each WAL and adopt each file as a standby copy.
     func stepDown(epoch: UInt64, handedOver: Bool) async {
         node.shared.withLock { $0.serving = false }
         if let app = node.app { await app.kill() }
         stopLeaseTasks()
         await stopShipping()
-        var position: (UInt64, UInt64)?
-        if let replicator {
-            do {
-                if !handedOver { try replicator.sealCaptured() }
-                position = (replicator.sealedTXID, replicator.sealedChecksum)
-                let unconfirmed = try replicator.pendingFiles()
-                if !handedOver, !unconfirmed.isEmpty {
-                    let aside = "\(stateDirectory)/unconfirmed-epoch-\(epoch)-\(MonotonicClock.now())"
-                    try FileSystem.rename(replicator.pendingDirectory, to: aside)
-                    log("\(unconfirmed.count) sealed files the store never confirmed are kept in \(aside)")
+        for database in node.databases {
+            var position: (UInt64, UInt64)?
+            let replicator = replicators.removeValue(forKey: database.name)
+            // A replicator whose start failed has captured nothing: there is nothing to seal.
+            if let replicator, replicator.isStarted {
+                do {
+                    if !handedOver { try replicator.sealCaptured() }
+                    position = (replicator.sealedTXID, replicator.sealedChecksum)
+                    let unconfirmed = try replicator.pendingFiles()
+                    if !handedOver, !unconfirmed.isEmpty {
+                        let aside = "\(database.stateDirectory)/unconfirmed-epoch-\(epoch)-\(MonotonicClock.now())"
+                        try FileSystem.rename(replicator.pendingDirectory, to: aside)
+                        log(
+                            database, "\(unconfirmed.count) sealed files the store never confirmed are kept in \(aside)"
+                        )
+                    }
+                } catch {
+                    log(database, "stepping down: \(error)")
                 }
-            } catch {
-                log("stepping down: \(error)")
             }
-            replicator.close()
-            self.replicator = nil
+            replicator?.close()
+            database.feed.restarted(txid: 0, checksum: 0)
+            adoptLocalCopy(database, position: position, epoch: epoch)
         }
-        node.feed.restarted(txid: 0, checksum: 0)
-        adoptLocalCopy(position: position, epoch: epoch)
         // Whoever holds the baton now, it is not us; the proxy holds requests until the holder is known.
         node.shared.withLock { $0.holder = nil }
         log("stepped down from epoch \(epoch)")
     }
 
-    /// Makes the database file this node's standby copy at `position` when it matches, else of unknown position.
-    func adoptLocalCopy(position: (txid: UInt64, checksum: UInt64)?, epoch: UInt64) {
+    /// Makes the database file the standby copy of `database` at `position` when it matches, else of unknown position.
+    func adoptLocalCopy(_ database: NodeDatabase, position: (txid: UInt64, checksum: UInt64)?, epoch: UInt64) {
         do {
-            try LocalDatabase.foldWAL(databasePath)
-            let copy = try StandbyDatabase(path: databasePath, directory: stateDirectory + "/standby", log: node.log)
-            if let position, FileSystem.exists(databasePath) {
+            try LocalDatabase.foldWAL(database.path)
+            let copy = try StandbyDatabase(
+                path: database.path, directory: database.stateDirectory + "/standby", log: logger(for: database))
+            if let position, FileSystem.exists(database.path) {
                 do {
                     try copy.adopt(txid: position.txid, checksum: position.checksum, epoch: epoch)
                 } catch {
-                    log("\(error); the local copy's position is unknown")
+                    log(database, "\(error); the local copy's position is unknown")
                     copy.forget()
                 }
             }
-            standby = copy
+            standbys[database.name] = copy
         } catch {
-            log("cannot open the local copy: \(error)")
-            standby = nil
+            log(database, "cannot open the local copy: \(error)")
+            standbys[database.name] = nil
         }
     }
 

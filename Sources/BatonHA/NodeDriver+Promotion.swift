@@ -4,7 +4,7 @@ import BatonStore
 import BatonSystem
 
 extension NodeDriver {
-    /// What promotion learned about the local copy and the store (between its steps).
+    /// What promotion learned about one database's local copy and its replica (between its steps).
     struct PromotionFacts {
         var copyTXID: UInt64?
         var copyChecksum: UInt64?
@@ -20,46 +20,58 @@ extension NodeDriver {
             return .none
         case .stopFollowing:
             await stopFollowing()
-            promotionFacts = PromotionFacts(
-                copyTXID: standby?.txid, copyChecksum: standby?.checksum, copyEpoch: standby?.epoch ?? 0)
-            standby?.close()
+            promotionFacts = [:]
+            for database in node.databases {
+                let copy = standbys[database.name]
+                promotionFacts[database.name] = PromotionFacts(
+                    copyTXID: copy?.txid, copyChecksum: copy?.checksum, copyEpoch: copy?.epoch ?? 0)
+                copy?.close()
+            }
             return machine.promotion(.followingStopped)
-        case .inspect(let database):
+        case .inspect(let name):
             do {
-                return machine.promotion(try await inspect(database))
+                return machine.promotion(try await inspect(member(name)))
             } catch {
-                return machine.promotion(.failed(reason: "\(error)"))
+                return machine.promotion(.failed(reason: "\(name): \(error)"))
             }
-        case .checkHistory(let database):
+        case .checkHistory(let name):
             do {
+                let database = member(name)
+                let facts = promotionFacts[name] ?? PromotionFacts()
                 var contains = true  // no content: nothing that could be lost by replacing it
-                if let checksum = try promotionFacts.copyChecksum ?? LocalDatabase.checksum(databasePath) {
+                if let checksum = try facts.copyChecksum ?? LocalDatabase.checksum(database.path) {
                     contains = try await StoreHistory.contains(
-                        txid: promotionFacts.copyTXID, checksum: checksum, files: promotionFacts.storeFiles,
-                        in: node.store)
+                        txid: facts.copyTXID, checksum: checksum, files: facts.storeFiles, in: database.store)
                 }
-                return machine.promotion(.historyChecked(database: database, contains: contains))
+                return machine.promotion(.historyChecked(database: name, contains: contains))
             } catch {
-                return machine.promotion(.failed(reason: "\(error)"))
+                return machine.promotion(.failed(reason: "\(name): \(error)"))
             }
-        case .restore(let database, let keepAside):
+        case .restore(let name, let keepAside):
             do {
-                let copyEpoch = promotionFacts.copyEpoch
+                let database = member(name)
+                let copyEpoch = promotionFacts[name]?.copyEpoch ?? 0
                 if keepAside,
                     let aside = try LocalDatabase.setAside(
-                        databasePath, epoch: copyEpoch > 0 ? copyEpoch : machine.epoch)
+                        database.path, epoch: copyEpoch > 0 ? copyEpoch : machine.epoch)
                 {
-                    log("the local copy is not a state of the store's history; kept it as \(aside)")
+                    log(database, "the local copy is not a state of the store's history; kept it as \(aside)")
                 }
-                _ = try await Restorer(store: node.store).restore(
-                    to: databasePath, target: .latest, integrity: .quick, force: true)
-                return machine.promotion(.restored(database: database))
+                _ = try await Restorer(store: database.store).restore(
+                    to: database.path, target: .latest, integrity: .quick, force: true)
+                return machine.promotion(.restored(database: name))
             } catch {
-                return machine.promotion(.failed(reason: "\(error)"))
+                return machine.promotion(.failed(reason: "\(name): \(error)"))
             }
         case .startReplicating(let after):
             do {
-                try await startReplicating(afterTXID: after[config.databaseNames[0]] ?? 0)
+                // Every file is opened and checked before any database writes to the store.
+                for database in node.databases {
+                    try openReplicator(database, afterTXID: after[database.name] ?? 0)
+                }
+                for database in node.databases { try await startReplicating(database) }
+                startShipping()
+                node.shared.withLock { $0.epoch = machine.epoch }
                 return machine.promotion(.replicating)
             } catch {
                 return machine.promotion(.failed(reason: "\(error)"))
@@ -72,7 +84,7 @@ extension NodeDriver {
                 return machine.promotion(.failed(reason: "\(error)"))
             }
         case .end(let outcome):
-            promotionFacts = PromotionFacts()
+            promotionFacts = [:]
             switch outcome {
             case .serving:
                 // A lease lost meanwhile is noticed by the next round, which fences.
@@ -81,7 +93,12 @@ extension NodeDriver {
                     $0.holdingTraffic = false
                     $0.serving = serving
                 }
-                log("serving as holder (epoch \(machine.epoch), transaction \(replicator?.sealedTXID ?? 0))")
+                let at = node.databases.map { database in
+                    let txid = replicators[database.name]?.sealedTXID ?? 0
+                    return node.databases.count > 1 ? "\(database.name) \(txid)" : String(txid)
+                }
+                let noun = node.databases.count > 1 ? "transactions" : "transaction"
+                log("serving as holder (epoch \(machine.epoch), \(noun) \(at.joined(separator: ", ")))")
             case .failed(let reason):
                 node.shared.withLock { $0.holdingTraffic = false }
                 log("could not become holder: \(reason)")
@@ -93,48 +110,62 @@ extension NodeDriver {
         }
     }
 
-    /// Looks at the copy of `database` and at its newest file in the store.
-    private func inspect(_ database: String) async throws -> PromotionStateMachine.Event {
-        let files = try await ReplicaCatalog.files(in: node.store, headers: false)
-        promotionFacts.storeFiles = files
-        let facts = promotionFacts
-        let copy = PromotionStateMachine.LocalCopy(
-            txid: facts.copyTXID, epoch: facts.copyEpoch,
-            exists: (FileSystem.attributes(databasePath)?.size ?? 0) > 0)
-        guard let newest = files.max(by: { ($0.maxTXID, -$0.level) < ($1.maxTXID, -$1.level) }) else {
-            return .inspected(database: database, local: copy, store: nil)
+    /// The group member the machine names (it only names the configured ones).
+    private func member(_ name: String) -> NodeDatabase {
+        guard let database = node.database(named: name) else {
+            preconditionFailure("the promotion named \(name), which is not a database of the group")
         }
-        let storeEpoch = try await ReplicaCatalog.header(of: newest, in: node.store).nodeID
-        let local = facts.copyTXID.map(String.init) ?? "unknown"
-        log(
-            "\(database): local copy at transaction \(local) of epoch \(facts.copyEpoch); the store has \(newest.maxTXID) of epoch \(storeEpoch)"
-        )
-        return .inspected(
-            database: database, local: copy, store: .init(txid: newest.maxTXID, epoch: storeEpoch))
+        return database
     }
 
-    /// Starts replicating under the new epoch after `afterTXID` (0: the
-    /// state the store gave) and streaming to standbys.
-    private func startReplicating(afterTXID: UInt64) async throws {
-        standby?.forget()
-        standby = nil
-        try LocalDatabase.createIfMissing(databasePath)
-        let epoch = machine.epoch
+    /// Looks at the copy of `database` and at its newest file in the store.
+    private func inspect(_ database: NodeDatabase) async throws -> PromotionStateMachine.Event {
+        let files = try await ReplicaCatalog.files(in: database.store, headers: false)
+        promotionFacts[database.name, default: PromotionFacts()].storeFiles = files
+        let facts = promotionFacts[database.name] ?? PromotionFacts()
+        let copy = PromotionStateMachine.LocalCopy(
+            txid: facts.copyTXID, epoch: facts.copyEpoch,
+            exists: (FileSystem.attributes(database.path)?.size ?? 0) > 0)
+        guard let newest = files.max(by: { ($0.maxTXID, -$0.level) < ($1.maxTXID, -$1.level) }) else {
+            return .inspected(database: database.name, local: copy, store: nil)
+        }
+        let storeEpoch = try await ReplicaCatalog.header(of: newest, in: database.store).nodeID
+        let local = facts.copyTXID.map(String.init) ?? "unknown"
+        log(
+            database,
+            "local copy at transaction \(local) of epoch \(facts.copyEpoch); the store has \(newest.maxTXID) of epoch \(storeEpoch)"
+        )
+        return .inspected(
+            database: database.name, local: copy, store: .init(txid: newest.maxTXID, epoch: storeEpoch))
+    }
+
+    /// Opens the replicator of `database` under the new epoch after
+    /// `afterTXID` (0: the state the store gave); checks the file, writes nothing yet.
+    private func openReplicator(_ database: NodeDatabase, afterTXID: UInt64) throws {
+        standbys.removeValue(forKey: database.name)?.forget()
         var options = ReplicatorOptions()
-        options.epoch = epoch
+        options.epoch = machine.epoch
         options.startAfterTXID = afterTXID
         options.enableWAL = true
         options.batchWindowMilliseconds = Int(config.storeBatchWindowMilliseconds)
-        options.stateDirectory = stateDirectory
-        let replicator = try Replicator(databasePath: databasePath, store: node.store, options: options, log: node.log)
-        self.replicator = replicator
+        options.stateDirectory = database.stateDirectory
+        do {
+            try LocalDatabase.createIfMissing(database.path)
+            replicators[database.name] = try Replicator(
+                databasePath: database.path, store: database.store, options: options, log: logger(for: database))
+        } catch let error as BatonError where !error.message.contains(database.path) {
+            throw BatonError(error.code, "\(database.path): \(error.message)")
+        }
+    }
+
+    /// Starts replicating `database` (opened by `openReplicator`) and streaming it to standbys.
+    private func startReplicating(_ database: NodeDatabase) async throws {
+        guard let replicator = replicators[database.name] else { return }
         try await replicator.start()
-        replicator.attach(tap: node.feed)
-        startShipping()
+        replicator.attach(tap: database.feed)
         let start = replicator.stats.snapshotsWritten > 0 ? replicator.sealedTXID : replicator.sealedTXID + 1
-        node.shared.withLock {
+        database.state.withLock {
             $0.epochStartTXID = start
-            $0.epoch = epoch
             $0.holderTXID = nil
             // Only this term's uploads count: an older term's files may be fenced out.
             $0.storedTXID = 0

@@ -3,29 +3,34 @@ import BatonNode
 import BatonSystem
 
 extension NodeDriver {
-    /// Starts (or restarts) pulling the holder's stream into the standby copy.
+    /// Starts (or restarts) pulling the holder's stream of every database into its standby copy.
     func startFollowing(holder: String, epoch: UInt64) {
-        follower?.cancel()
+        for task in followers.values { task.cancel() }
+        followers = [:]
         let address = node.shared.withLock { $0.holderAPI } ?? config.peers.first { $0.name == holder }?.api
         guard let address else {
             log("the baton is held by \(holder), whose API address is unknown (not in the lease or in peers)")
             return
         }
-        if standby == nil {
-            adoptLocalCopy(position: nil, epoch: epoch)
-        }
-        guard let standby else { return }
         log("following \(holder) at \(address) (epoch \(epoch))")
-        let follower = StandbyFollower(node: node, copy: UncheckedBox(standby), holderAPI: address)
-        self.follower = Task.detached { await follower.run() }
+        for database in node.databases {
+            if standbys[database.name] == nil {
+                adoptLocalCopy(database, position: nil, epoch: epoch)
+            }
+            guard let copy = standbys[database.name] else { continue }
+            let follower = StandbyFollower(
+                node: node, database: database, copy: UncheckedBox(copy), holderAPI: address,
+                log: logger(for: database))
+            followers[database.name] = Task.detached { await follower.run() }
+        }
     }
 
-    /// Stops the stream and waits until the copy is no longer being written.
+    /// Stops every stream and waits until no copy is being written.
     func stopFollowing() async {
-        guard let follower else { return }
-        follower.cancel()
-        await follower.value
-        self.follower = nil
-        node.copyGate.withLock { $0 = false }
+        let tasks = followers
+        followers = [:]
+        for task in tasks.values { task.cancel() }
+        for task in tasks.values { await task.value }
+        for database in node.databases { database.copyGate.withLock { $0 = false } }
     }
 }

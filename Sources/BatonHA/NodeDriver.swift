@@ -5,21 +5,25 @@ import BatonStore
 import BatonSystem
 import Foundation
 
-/// Runs a node: the one task that owns the role machine, the replicator
-/// (holder) and the standby copy, performs the machine's actions, and
-/// publishes the node's state for the API and the proxy.
+/// Runs a node: the one task that owns the role machine, the replicators
+/// (holder) and the standby copies of every database of the group, performs
+/// the machine's actions, and publishes the node's state for the API and
+/// the proxy.
 final class NodeDriver {
     let node: Node
     var machine: NodeStateMachine
-    var replicator: Replicator?
-    var standby: StandbyDatabase?
-    var follower: Task<Void, Never>?
+    /// Holder: one per database, by name.
+    var replicators: [String: Replicator] = [:]
+    /// Standby: each database's copy, by name (nil while it cannot be opened).
+    var standbys: [String: StandbyDatabase] = [:]
+    /// Standby: each database's stream, by name.
+    var followers: [String: Task<Void, Never>] = [:]
     var leaseTasks: [Task<Void, Never>] = []
-    /// The holder's uploads to the store (`startShipping`).
-    var shipping: Task<Void, Never>?
+    /// The holder's uploads to the store, one task per database (`startShipping`).
+    var shipping: [Task<Void, Never>] = []
     var lastAppStart: Int64 = 0
-    /// What the promotion in progress learned so far.
-    var promotionFacts = PromotionFacts()
+    /// What the promotion in progress learned so far, per database.
+    var promotionFacts: [String: PromotionFacts] = [:]
     /// The hand-over's armed wait (in-flight requests, a standby's confirmation).
     var handoverTimer: HandoverStateMachine.Timer?
     /// When the holder last ran a full replication step.
@@ -27,9 +31,19 @@ final class NodeDriver {
     var shutdownSeen = false
 
     var config: NodeConfig { node.config }
-    var databasePath: String { node.config.database }
-    var stateDirectory: String { node.config.database + "-baton" }
     func log(_ line: String) { node.log(line) }
+
+    /// Logs a line about one database (named when the group has several).
+    func log(_ database: NodeDatabase, _ line: String) {
+        node.log(node.databases.count > 1 ? "\(database.name): \(line)" : line)
+    }
+
+    /// A log function for the work on one database.
+    func logger(for database: NodeDatabase) -> @Sendable (String) -> Void {
+        let node = self.node
+        let prefix = node.databases.count > 1 ? "\(database.name): " : ""
+        return { node.log(prefix + $0) }
+    }
 
     init(node: Node) {
         self.node = node
@@ -46,8 +60,15 @@ final class NodeDriver {
 
     /// Runs until shut down (`Node.requestShutdown`), handing the baton over first when holding it.
     func run() async throws {
-        try LocalDatabase.foldWAL(databasePath)
-        standby = try StandbyDatabase(path: databasePath, directory: stateDirectory + "/standby", log: node.log)
+        for database in node.databases {
+            do {
+                try LocalDatabase.foldWAL(database.path)
+                standbys[database.name] = try StandbyDatabase(
+                    path: database.path, directory: database.stateDirectory + "/standby", log: logger(for: database))
+            } catch let error as BatonError where !error.message.contains(database.path) {
+                throw BatonError(error.code, "\(database.path): \(error.message)")
+            }
+        }
         publish()
         var action = machine.start(now: MonotonicClock.now())
         while true {
@@ -82,11 +103,13 @@ final class NodeDriver {
     /// Looks at signals, API commands, the lease and the clock, in that order.
     private func nextAction() -> NodeStateMachine.Action {
         let now = MonotonicClock.now()
-        let (shutdown, commands, contact, holderEpoch) = node.shared.withLock { state in
+        let (shutdown, commands, holderEpoch) = node.shared.withLock { state in
             let commands = state.commands
             state.commands.removeAll()
-            return (state.shutdownRequested, commands, state.lastContact, state.epoch)
+            return (state.shutdownRequested, commands, state.epoch)
         }
+        // Any database's stream answering shows the holder alive (the stream is the heartbeat).
+        let contact = node.databases.map { database in database.state.withLock { $0.lastContact } }.max() ?? .min
         if shutdown, !shutdownSeen {
             shutdownSeen = true
             log("shutting down")
@@ -212,35 +235,38 @@ final class NodeDriver {
         let epoch = machine.epoch
         let (failovers, handoffs) = (machine.failovers, machine.handoffs)
         let holder = machine.holder
-        let local = replicator?.sealedTXID ?? standby?.txid
-        let feedLatest = node.feed.latest.txid
+        let holding = role == .holder || role == .promoting || role == .handingOver
+        for database in node.databases {
+            let sealed = replicators[database.name]?.sealedTXID
+            let local = sealed ?? standbys[database.name]?.txid
+            let feedLatest = database.feed.latest.txid
+            database.state.withLock { $0.localTXID = holding ? max(local ?? 0, feedLatest) : local }
+        }
         node.shared.withLock { state in
             state.role = role
             state.epoch = max(state.epoch, epoch)
             state.failovers = failovers
             state.handoffs = handoffs
-            if role == .holder || role == .promoting || role == .handingOver {
+            if holding {
                 // A hand-over that offered the baton has named the new holder already.
                 if role != .handingOver {
                     state.holder = config.name
                     state.holderAPI = config.advertisedAPI
                 }
-                state.localTXID = max(local ?? 0, feedLatest)
-            } else {
+            } else if let holder {
                 // Keep the last holder known (from the lease or a hand-over) until a newer one is seen:
                 // the proxy keeps forwarding there, and retries while it cannot connect.
-                if let holder { state.holder = holder }
-                state.localTXID = local
+                state.holder = holder
             }
         }
     }
 
     private func finishRun() {
         for task in leaseTasks { task.cancel() }
-        shipping?.cancel()
-        follower?.cancel()
-        replicator?.close()
-        standby?.close()
+        for task in shipping { task.cancel() }
+        for task in followers.values { task.cancel() }
+        for replicator in replicators.values { replicator.close() }
+        for copy in standbys.values { copy.close() }
         node.shared.withLock { $0.role = .stopped }
         log("stopped")
     }

@@ -34,8 +34,10 @@ final class NodeMetrics: Sendable {
     private let storeBytesUp: Gauge
     private let storeBytesDown: Gauge
     private let storeMetrics: StoreMetrics
+    /// Per database of the group (`db` label): newest transaction, lag, what the store confirmed.
+    private let databaseGauges: [String: (txid: Gauge, lag: Gauge, lagSeconds: Gauge, stored: Gauge)]
 
-    init(storeMetrics: StoreMetrics) {
+    init(storeMetrics: StoreMetrics, databases: [String]) {
         self.storeMetrics = storeMetrics
         var gauges: [String: Gauge] = [:]
         for role in roles {
@@ -75,6 +77,24 @@ final class NodeMetrics: Sendable {
             name: "baton_relay_requests_total", help: "Relay API requests (/db/execute, /db/query, /db/request)")
         storeBytesUp = registry.makeGauge(name: "baton_store_uploaded_bytes", help: "Bytes sent to the store")
         storeBytesDown = registry.makeGauge(name: "baton_store_downloaded_bytes", help: "Bytes read from the store")
+        var perDatabase: [String: (txid: Gauge, lag: Gauge, lagSeconds: Gauge, stored: Gauge)] = [:]
+        for name in databases {
+            let labels = [("db", name)]
+            perDatabase[name] = (
+                registry.makeGauge(
+                    name: "baton_database_txid", labels: labels, help: "Newest transaction of this database here"),
+                registry.makeGauge(
+                    name: "baton_database_lag_transactions", labels: labels,
+                    help: "Standby: transactions of this database behind the holder"),
+                registry.makeGauge(
+                    name: "baton_database_lag_seconds", labels: labels,
+                    help: "Standby: seconds since this database was last caught up"),
+                registry.makeGauge(
+                    name: "baton_database_stored_txid", labels: labels,
+                    help: "Holder: newest transaction of this database the store confirmed in this term")
+            )
+        }
+        databaseGauges = perDatabase
     }
 
     /// The text exposition, with gauges taken from `status`.
@@ -89,6 +109,13 @@ final class NodeMetrics: Sendable {
         failovers.set(Double(status.failovers))
         handoffs.set(Double(status.handoffs))
         syncStandbyNamed.set(to: status.syncStandby == nil ? 0.0 : 1.0)
+        for database in status.databases ?? [] {
+            guard let gauges = databaseGauges[database.name] else { continue }
+            gauges.txid.set(Double(database.txid ?? 0))
+            gauges.lag.set(Double(database.lagTransactions ?? 0))
+            gauges.lagSeconds.set(Double(database.lagMilliseconds ?? 0) / 1000)
+            gauges.stored.set(Double(database.storedTXID ?? 0))
+        }
         let bytes = storeMetrics.bytes
         storeBytesUp.set(Double(bytes.up))
         storeBytesDown.set(Double(bytes.down))

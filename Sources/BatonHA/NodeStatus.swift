@@ -8,13 +8,13 @@ public struct NodeStatus: Codable, Sendable, Equatable {
     public var epoch: UInt64
     /// Who holds the baton, as far as this node knows.
     public var holder: String?
-    /// The newest transaction in this node's database (captured on a holder, applied on a standby).
+    /// The newest transaction in this node's (first) database (captured on a holder, applied on a standby).
     public var txid: UInt64?
-    /// On a standby: transactions the holder has that this node has not applied.
+    /// On a standby: transactions the holder has that this node has not applied (the most of any database).
     public var lagTransactions: UInt64?
-    /// On a standby: how long since it was last fully caught up (0 when it is).
+    /// On a standby: how long since it was last fully caught up (0 when it is; the longest of any database).
     public var lagMilliseconds: Int64?
-    /// On a standby: whether it is receiving the holder's stream.
+    /// On a standby: whether it is receiving the holder's stream of every database.
     public var streaming: Bool
     /// On a holder: milliseconds until it must stop writes unless it renews.
     public var leaseTimeLeftMilliseconds: Int64?
@@ -32,6 +32,26 @@ public struct NodeStatus: Codable, Sendable, Equatable {
     public var handoffs: Int
     /// Duration of the last hand-over away from this node.
     public var lastHandoffMilliseconds: Int64?
+    /// Each database of the group (nil from nodes that predate groups).
+    public var databases: [Database]?
+
+    /// One database as the status shows it.
+    public struct Database: Codable, Sendable, Equatable {
+        /// Its name in the group.
+        public var name: String
+        /// Its file on this node.
+        public var path: String
+        /// Its newest transaction here.
+        public var txid: UInt64?
+        /// On a standby: transactions of it the holder has that this node has not applied.
+        public var lagTransactions: UInt64?
+        /// On a standby: how long since it was last caught up (0 when it is).
+        public var lagMilliseconds: Int64?
+        /// On a standby: whether its stream is being received.
+        public var streaming: Bool
+        /// On a holder: the newest transaction the store confirmed in this term.
+        public var storedTXID: UInt64?
+    }
 
     /// A peer as the status shows it.
     public struct Peer: Codable, Sendable, Equatable {
@@ -39,7 +59,9 @@ public struct NodeStatus: Codable, Sendable, Equatable {
         public var name: String
         /// Its API URL.
         public var api: String
-        /// The newest transaction it confirmed (holder only).
+        /// The newest transaction of the first database it confirmed (holder only).
         public var appliedTXID: UInt64?
+        /// In a group: the newest transaction of each database it confirmed (holder only).
+        public var appliedTXIDs: [String: UInt64]?
     }
 }

@@ -19,7 +19,7 @@ struct RelayAPI {
 
     /// Query-string options the relay understands.
     static let options: Set<String> = [
-        "q", "pretty", "timings", "transaction", "level", "freshness", "redirect", "associative", "wait",
+        "q", "pretty", "timings", "transaction", "level", "freshness", "redirect", "associative", "wait", "db",
     ]
 
     /// On a 503 whose statements did not run anywhere (a forwarding node may send them again).
@@ -37,6 +37,8 @@ struct RelayAPI {
 
     /// One request, parsed.
     struct Call: Sendable {
+        /// The database the statements run on (`?db=`, default the group's first).
+        var database: NodeDatabase
         var kind: StatementRunner.Kind
         var statements: [RelayStatement]
         var transaction: Bool
@@ -115,7 +117,7 @@ struct RelayAPI {
 
     /// Runs the statements here, the holder; a write's answer waits for its acknowledgement.
     private func runOnHolder(_ call: Call) async -> Response {
-        let path = node.config.database
+        let path = call.database.path
         let busy = Int32(clamping: node.config.relayBusyTimeoutMilliseconds)
         let started = MonotonicClock.nanoseconds()
         let outcome: (results: [RelayResult], changed: Bool)
@@ -133,10 +135,10 @@ struct RelayAPI {
         var headers = HTTPFields()
         if outcome.changed {
             switch await WriteAcknowledger(node: node).acknowledge() {
-            case .acknowledged(let txid):
-                FrontProxy.addTransactionHeaders(&headers, txid: txid)
-            case .unconfirmed(let txid, let reason):
-                if let txid { headers[FrontProxy.transactionHeader] = String(txid) }
+            case .acknowledged(let txids):
+                FrontProxy.addTransactionHeaders(&headers, txids: txids, addressed: call.database, of: node)
+            case .unconfirmed(let txids, let reason):
+                if let txid = txids?[call.database.name] { headers[FrontProxy.transactionHeader] = String(txid) }
                 var response = RelayAPI.answer(
                     .serviceUnavailable,
                     RelayResponse.error(
@@ -156,8 +158,9 @@ struct RelayAPI {
     /// client's TXID after waiting `relay.readWait`).
     private func runOnCopy(_ call: Call) async -> Response? {
         let now = MonotonicClock.now()
+        let database = call.database
         if let freshness = call.freshnessMilliseconds {
-            let (contact, caughtUp, local, holder) = node.shared.withLock {
+            let (contact, caughtUp, local, holder) = database.state.withLock {
                 ($0.lastContact, $0.lastCaughtUp, $0.localTXID ?? 0, $0.holderTXID ?? 0)
             }
             if contact == .min || now - contact > freshness { return nil }
@@ -165,16 +168,15 @@ struct RelayAPI {
         }
         if let required = call.requiredTXID {
             let deadline = now + node.config.relayReadWaitMilliseconds
-            while (node.shared.withLock { $0.localTXID } ?? 0) < required {
+            while (database.state.withLock { $0.localTXID } ?? 0) < required {
                 guard MonotonicClock.now() < deadline else { return nil }
                 try? await Task.sleep(nanoseconds: 5_000_000)
             }
         }
-        let path = node.config.database
-        let node = self.node
+        let path = database.path
         let started = MonotonicClock.nanoseconds()
         let results: [RelayResult]? = try? await NIOThreadPool.singleton.runIfActive {
-            try node.copyGate.withLock { readable -> [RelayResult]? in
+            try database.copyGate.withLock { readable -> [RelayResult]? in
                 guard readable else { return nil }
                 let runner = try StatementRunner(
                     path: path, readOnly: true, immutable: true, busyTimeoutMilliseconds: 0)
@@ -211,7 +213,10 @@ struct RelayAPI {
         // Nothing ran there (no holder serving yet): try again (or hold) like the proxy does.
         if reply.status == 503, reply.headers.first(name: RelayAPI.notRun.rawName) != nil { return nil }
         var response = RelayAPI.answer(HTTPResponse.Status(code: reply.status), reply.body)
-        for name in [FrontProxy.transactionHeader.rawName, "Set-Cookie", "WWW-Authenticate"] {
+        for name in [
+            FrontProxy.transactionHeader.rawName, FrontProxy.groupTransactionsHeader.rawName, "Set-Cookie",
+            "WWW-Authenticate",
+        ] {
             for value in reply.headers[name] {
                 if let field = HTTPField.Name(name) { response.headers.append(HTTPField(name: field, value: value)) }
             }
@@ -225,6 +230,16 @@ struct RelayAPI {
         for key in query.keys.sorted() where !RelayAPI.options.contains(String(key)) {
             throw BatonError(
                 .usage, "unknown parameter \(key) (known: \(RelayAPI.options.sorted().joined(separator: ", ")))")
+        }
+        let database: NodeDatabase
+        if let name = query["db"] {
+            guard let named = node.database(named: name) else {
+                let known = node.databases.map(\.name).joined(separator: ", ")
+                throw BatonError(.usage, "no database named '\(name)' in this group (db= one of: \(known))")
+            }
+            database = named
+        } else {
+            database = node.databases[0]
         }
         let levelText = query["level"] ?? "weak"
         guard let level = Level(rawValue: levelText) else {
@@ -260,12 +275,13 @@ struct RelayAPI {
             statements = try RelayStatement.parse(body: raw ?? [])
         }
         return Call(
-            kind: kind, statements: statements, transaction: query["transaction"] != nil, level: level,
+            database: database, kind: kind, statements: statements, transaction: query["transaction"] != nil,
+            level: level,
             freshnessMilliseconds: freshness, redirect: query["redirect"] != nil,
             response: RelayResponse(
                 timings: query["timings"] != nil, pretty: query["pretty"] != nil,
                 associative: query["associative"] != nil),
-            requiredTXID: FrontProxy.requiredTXID(request.headers),
+            requiredTXID: FrontProxy.requiredTXID(request.headers, database: database, of: node),
             hops: request.headers[FrontProxy.hopHeader].flatMap { Int($0) } ?? 0, body: raw)
     }
 

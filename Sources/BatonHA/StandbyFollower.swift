@@ -3,14 +3,23 @@ import BatonNode
 import BatonSystem
 import Foundation
 
-/// The standby's side of the stream: asks the holder for what follows its
-/// position (a long poll that doubles as the heartbeat), applies it, and
-/// when the holder says the copy diverged or fell behind its window, keeps
-/// the copy aside (if it cannot be proven a prefix) and rebuilds it from the store.
+/// The standby's side of one database's stream: asks the holder for what
+/// follows its position (a long poll that doubles as the heartbeat),
+/// applies it, and when the holder says the copy diverged or fell behind
+/// its window, keeps the copy aside (if it cannot be proven a prefix) and
+/// rebuilds it from the database's replica in the store.
 struct StandbyFollower: Sendable {
     let node: Node
+    let database: NodeDatabase
     let copy: UncheckedBox<StandbyDatabase>
     let holderAPI: String
+    let log: @Sendable (String) -> Void
+
+    /// The query naming this database on the holder's `/stream` and `/locate`.
+    private var databaseQuery: String {
+        let name = database.name.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? database.name
+        return "db=\(name)"
+    }
 
     func run() async {
         var failures = 0
@@ -24,7 +33,7 @@ struct StandbyFollower: Sendable {
             } catch {
                 if Task.isCancelled { return }
                 failures += 1
-                if failures == 1 || failures % 50 == 0 { node.log("stream from \(holderAPI): \(error)") }
+                if failures == 1 || failures % 50 == 0 { log("stream from \(holderAPI): \(error)") }
                 try? await Task.sleep(nanoseconds: 100_000_000)
             }
         }
@@ -32,12 +41,13 @@ struct StandbyFollower: Sendable {
 
     /// One request; returns how long to wait before the next.
     private func round() async throws -> Int64 {
-        let database = copy.value
-        guard let txid = database.txid, let checksum = database.checksum else {
+        let copy = self.copy.value
+        guard let txid = copy.txid, let checksum = copy.checksum else {
             try await locateOrRebuild()
             return 0
         }
-        let url = "\(holderAPI)/stream?after=\(txid)&checksum=\(LTXFileInfo.hex(checksum))&node=\(node.config.name)"
+        let url =
+            "\(holderAPI)/stream?\(databaseQuery)&after=\(txid)&checksum=\(LTXFileInfo.hex(checksum))&node=\(node.config.name)"
         let reply = try await node.peers.send(.GET, url, timeoutMilliseconds: 5000, maxBytes: 64 << 20)
         let epoch = reply.headers.first(name: "X-Baton-Epoch").flatMap(UInt64.init) ?? 0
         let holderTXID = reply.headers.first(name: "X-Baton-TXID").flatMap(UInt64.init)
@@ -47,14 +57,14 @@ struct StandbyFollower: Sendable {
             // A deposed holder that has not noticed yet: nothing from an older epoch is applied.
             let newest = node.shared.withLock { $0.epoch }
             if epoch < newest {
-                node.log("ignored the stream of \(holderAPI): its epoch \(epoch) is older than \(newest)")
+                log("ignored the stream of \(holderAPI): its epoch \(epoch) is older than \(newest)")
                 return 500
             }
             let records = try FramedBatch.decode(reply.body)
             if !records.isEmpty {
                 do {
-                    try node.copyGate.withLock { readable in
-                        try database.apply(records)
+                    try database.copyGate.withLock { readable in
+                        try copy.apply(records)
                         readable = true
                     }
                 } catch let error as BatonError
@@ -62,37 +72,38 @@ struct StandbyFollower: Sendable {
                 {
                     // Refused before touching the copy, which is still a state the holder
                     // confirmed; retrying would refuse again, so start over from the store.
-                    node.log("refused the holder's transactions: \(error.message)")
+                    log("refused the holder's transactions: \(error.message)")
                     try await rebuild(keepAside: false, epoch: epoch, epochStart: epochStart)
                     return 0
                 }
                 node.metrics.appliedTransactions.increment(by: Int64(records.count))
             }
-            if records.isEmpty { node.copyGate.withLock { $0 = true } }
+            if records.isEmpty { database.copyGate.withLock { $0 = true } }
             let now = MonotonicClock.now()
-            node.shared.withLock { state in
+            node.shared.withLock { $0.epoch = max($0.epoch, epoch) }
+            database.state.withLock { state in
                 state.lastContact = now
-                state.epoch = max(state.epoch, epoch)
                 state.holderTXID = holderTXID
-                state.localTXID = database.txid
+                state.localTXID = copy.txid
                 state.epochStartTXID = epochStart
-                if let holderTXID, (database.txid ?? 0) >= holderTXID { state.lastCaughtUp = now }
+                if let holderTXID, (copy.txid ?? 0) >= holderTXID { state.lastCaughtUp = now }
             }
             return 0
         case 409:
             let reason = String(decoding: reply.body, as: UTF8.self)
-            node.log("the local copy diverged from the holder: \(reason)")
+            log("the local copy diverged from the holder: \(reason)")
             try await rebuild(keepAside: true, epoch: epoch, epochStart: epochStart)
             return 0
         case 410:
             let reason = String(decoding: reply.body, as: UTF8.self)
-            node.log("the local copy is behind the holder's stream: \(reason)")
-            let files = try await ReplicaCatalog.files(in: node.store, headers: false)
-            let proven = try await StoreHistory.contains(txid: txid, checksum: checksum, files: files, in: node.store)
+            log("the local copy is behind the holder's stream: \(reason)")
+            let files = try await ReplicaCatalog.files(in: database.store, headers: false)
+            let proven = try await StoreHistory.contains(
+                txid: txid, checksum: checksum, files: files, in: database.store)
             try await rebuild(keepAside: !proven, epoch: epoch, epochStart: epochStart)
             return 0
         case 401, 403:
-            node.log(
+            log(
                 "the holder refused the stream request (\(reply.status)): check that both nodes use the same token")
             return 2000
         default:
@@ -103,13 +114,14 @@ struct StandbyFollower: Sendable {
     /// A copy whose position is unknown: ask the holder where its checksum
     /// was; if nowhere, keep the copy aside and rebuild from the store.
     private func locateOrRebuild() async throws {
-        let database = copy.value
-        if let checksum = try LocalDatabase.checksum(database.path) {
+        let copy = self.copy.value
+        if let checksum = try LocalDatabase.checksum(copy.path) {
             let reply = try await node.peers.send(
-                .GET, "\(holderAPI)/locate?checksum=\(LTXFileInfo.hex(checksum))", timeoutMilliseconds: 5000)
+                .GET, "\(holderAPI)/locate?\(databaseQuery)&checksum=\(LTXFileInfo.hex(checksum))",
+                timeoutMilliseconds: 5000)
             if reply.status == 200, let txid = UInt64(String(decoding: reply.body, as: UTF8.self)) {
-                try database.adopt(txid: txid, checksum: checksum, epoch: 0)
-                node.log("the local copy is the holder's state at transaction \(txid)")
+                try copy.adopt(txid: txid, checksum: checksum, epoch: 0)
+                log("the local copy is the holder's state at transaction \(txid)")
                 return
             }
             guard reply.status == 404 else { throw BatonError(.io, "locate answered \(reply.status)") }
@@ -117,7 +129,8 @@ struct StandbyFollower: Sendable {
             let start = reply.headers.first(name: "X-Baton-Epoch-Start").flatMap(UInt64.init) ?? 0
             try await rebuild(keepAside: true, epoch: epoch, epochStart: start)
         } else {
-            let reply = try await node.peers.send(.GET, "\(holderAPI)/locate?checksum=0", timeoutMilliseconds: 5000)
+            let reply = try await node.peers.send(
+                .GET, "\(holderAPI)/locate?\(databaseQuery)&checksum=0", timeoutMilliseconds: 5000)
             let epoch = reply.headers.first(name: "X-Baton-Epoch").flatMap(UInt64.init) ?? 0
             let start = reply.headers.first(name: "X-Baton-Epoch-Start").flatMap(UInt64.init) ?? 0
             try await rebuild(keepAside: false, epoch: epoch, epochStart: start)
@@ -126,18 +139,18 @@ struct StandbyFollower: Sendable {
 
     /// Replaces the copy with the store's newest state (fenced by the holder's epoch).
     private func rebuild(keepAside: Bool, epoch: UInt64, epochStart: UInt64) async throws {
-        let database = copy.value
+        let copy = self.copy.value
         // Named after the epoch that wrote the copy's last transaction.
-        let copyEpoch = database.epoch > 0 ? database.epoch : epoch
-        node.copyGate.withLock { $0 = false }
-        database.forget()
-        if keepAside, let aside = try LocalDatabase.setAside(database.path, epoch: copyEpoch) {
-            node.log("kept the diverged copy as \(aside)")
+        let copyEpoch = copy.epoch > 0 ? copy.epoch : epoch
+        database.copyGate.withLock { $0 = false }
+        copy.forget()
+        if keepAside, let aside = try LocalDatabase.setAside(copy.path, epoch: copyEpoch) {
+            log("kept the diverged copy as \(aside)")
         }
         let starts: [UInt64: UInt64] = epoch > 0 && epochStart > 0 ? [epoch: epochStart] : [:]
-        let result = try await Restorer(store: node.store).restore(
-            to: database.path, target: .latest, integrity: .quick, force: true, epochStarts: starts)
-        try database.adopt(txid: result.txid, checksum: result.checksum, epoch: epoch)
-        node.log("rebuilt the local copy from \(node.store.displayURL) at transaction \(result.txid)")
+        let result = try await Restorer(store: database.store).restore(
+            to: copy.path, target: .latest, integrity: .quick, force: true, epochStarts: starts)
+        try copy.adopt(txid: result.txid, checksum: result.checksum, epoch: epoch)
+        log("rebuilt the local copy from \(database.store.displayURL) at transaction \(result.txid)")
     }
 }

@@ -2,9 +2,10 @@ import BatonCore
 import BatonNode
 
 /// Sync mode, on the holder: names a standby as in sync in the lease once
-/// it keeps up with the stream (it confirmed, within the heartbeat timeout,
-/// a TXID the holder had reached one check earlier). Dropping it is the
-/// waiting writes' decision (`WriteAcknowledger`), not this loop's.
+/// it keeps up with the stream of every database (it confirmed, within the
+/// heartbeat timeout, for each database a TXID the holder had reached one
+/// check earlier). Dropping it is the waiting writes' decision
+/// (`WriteAcknowledger`), not this loop's.
 struct SyncMonitor {
     let node: Node
 
@@ -16,20 +17,24 @@ struct SyncMonitor {
         }
     }
 
+    /// `marks`: each database's newest TXID at the previous check.
     private func check(_ marks: inout [String: UInt64]) {
         let now = MonotonicClock.now()
-        let latest = node.feed.latest.txid
-        let positions = node.feed.peerPositions
-        let seen = node.feed.peerLastSeen
-        defer { marks = Dictionary(uniqueKeysWithValues: node.config.peers.map { ($0.name, latest) }) }
-        guard node.lease.mayWrite, node.lease.recordedSyncStandby == nil, node.lease.wantedSyncStandby == nil else {
-            return
-        }
+        let databases = node.databases
+        defer { marks = Dictionary(uniqueKeysWithValues: databases.map { ($0.name, $0.feed.latest.txid) }) }
+        guard !marks.isEmpty, node.lease.mayWrite, node.lease.recordedSyncStandby == nil,
+            node.lease.wantedSyncStandby == nil
+        else { return }
         for peer in node.config.peers {
-            guard let mark = marks[peer.name], let position = positions[peer.name], position >= mark,
-                let last = seen[peer.name], now - last < node.config.heartbeatTimeoutMilliseconds
-            else { continue }
-            node.log("standby \(peer.name) keeps up (transaction \(position)); naming it in sync in the lease")
+            let keepsUp = databases.allSatisfy { database in
+                guard let mark = marks[database.name], let position = database.feed.peerPositions[peer.name],
+                    let last = database.feed.peerLastSeen[peer.name]
+                else { return false }
+                return position >= mark && now - last < node.config.heartbeatTimeoutMilliseconds
+            }
+            guard keepsUp else { continue }
+            let at = databases.map { "\($0.feed.peerPositions[peer.name] ?? 0)" }.joined(separator: ", ")
+            node.log("standby \(peer.name) keeps up (transaction \(at)); naming it in sync in the lease")
             node.lease.requestSyncStandby(peer.name)
             return
         }

@@ -65,6 +65,9 @@ public final class Replicator {
             maxTransactionBytes: options.maxStreamedTransactionBytes)
     }
 
+    /// Whether `start` got as far as following the WAL (before that there is nothing to capture or seal).
+    public var isStarted: Bool { spool != nil }
+
     /// The last transaction captured and sealed locally (uploaded or waiting to be).
     public var sealedTXID: UInt64 { ownStats.txid }
 

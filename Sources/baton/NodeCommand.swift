@@ -72,7 +72,12 @@ struct NodeCommand: AsyncParsableCommand {
         var settings =
             try config.map { try NodeConfig.load(path: $0, environment: environment) } ?? NodeConfig()
         if let name { settings.name = name }
-        if let database { settings.database = database }
+        if let database {
+            if settings.databases != nil {
+                throw ValidationError("--database names one file, but the config lists databases: (a group); use one")
+            }
+            settings.database = database
+        }
         if let store { settings.store = store }
         if let apiListen { settings.apiListen = apiListen }
         if let proxyListen { settings.proxyListen = proxyListen }
@@ -102,8 +107,9 @@ struct NodeCommand: AsyncParsableCommand {
         } catch let error as BatonError where error.code == .usage {
             throw ValidationErrorText(error.message)
         }
-        Output.log(
-            "node \(settings.name): database \(settings.database), store \(settings.store), API \(settings.apiListen)")
+        let files = (settings.group?.members ?? []).map(\.path).joined(separator: ", ")
+        let noun = (settings.group?.members.count ?? 1) > 1 ? "databases" : "database"
+        Output.log("node \(settings.name): \(noun) \(files), store \(settings.store), API \(settings.apiListen)")
         try await NodeService.runUntilSignalled(node)
     }
 }

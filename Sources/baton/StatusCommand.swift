@@ -52,6 +52,17 @@ struct StatusCommand: AsyncParsableCommand {
             }
             print(line)
         }
+        if let databases = status.databases, databases.count > 1 {
+            for database in databases {
+                var line = "database  \(database.name) txid \(database.txid.map(String.init) ?? "unknown")"
+                if status.role == "standby" {
+                    line += database.streaming ? ", streaming" : ", not streaming"
+                    if let lag = database.lagTransactions { line += ", lag \(lag)" }
+                }
+                if let stored = database.storedTXID { line += ", stored \(stored)" }
+                print(line)
+            }
+        }
         for peer in status.peers {
             print("peer      \(peer.name) \(peer.api)\(peer.appliedTXID.map { " applied \($0)" } ?? "")")
         }

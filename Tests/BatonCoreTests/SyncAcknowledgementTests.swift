@@ -43,4 +43,47 @@ import Testing
         let late = SyncAcknowledgement.decide(facts(waited: 15_000, policy: .strict))
         #expect(late == .unconfirmed("standby b did not confirm transaction 10 within 15s"))
     }
+
+    @Test func aGroupIsAcknowledgedOnlyWhenEveryDatabaseIs() {
+        func at(_ target: UInt64, position: UInt64?, stored: UInt64 = 0, named: String? = "b", waited: Int64 = 0)
+            -> SyncAcknowledgement.Facts
+        {
+            var result = facts(named: named, position: position, stored: stored, waited: waited)
+            result.target = target
+            return result
+        }
+        // The queue database's write is not on the standby yet: the response waits.
+        #expect(
+            SyncAcknowledgement.decide(group: ["primary": at(10, position: 10), "queue": at(4, position: 3)]) == .wait)
+        #expect(
+            SyncAcknowledgement.decide(group: ["primary": at(10, position: 10), "queue": at(4, position: 4)])
+                == .acknowledgedByStandby("b"))
+        // One database past the standby timeout drops the standby for all.
+        #expect(
+            SyncAcknowledgement.decide(group: [
+                "primary": at(10, position: 10, waited: 1000), "queue": at(4, position: 3, waited: 1000),
+            ]) == .waitDroppingStandby)
+        // No standby named: every database must be in the store.
+        #expect(
+            SyncAcknowledgement.decide(group: [
+                "primary": at(10, position: nil, stored: 10, named: nil),
+                "queue": at(4, position: nil, stored: 3, named: nil),
+            ]) == .waitForStore)
+        #expect(
+            SyncAcknowledgement.decide(group: [
+                "primary": at(10, position: nil, stored: 10, named: nil),
+                "queue": at(4, position: nil, stored: 4, named: nil),
+            ]) == .acknowledgedByStore)
+    }
+
+    @Test func aGroupWriteIsUnconfirmedNamingTheDatabaseThatFailed() {
+        var lost = facts(named: nil, position: nil, stored: 0, lease: false)
+        lost.target = 4
+        let decision = SyncAcknowledgement.decide(group: ["primary": facts(position: 10), "queue": lost])
+        guard case .unconfirmed(let reason) = decision else {
+            Issue.record("expected unconfirmed, got \(decision)")
+            return
+        }
+        #expect(reason.hasPrefix("queue: "))
+    }
 }

@@ -181,12 +181,22 @@ import Testing
         }
     }
 
-    @Test func theNodeRefusesAGroupForNow() throws {
-        var config = try NodeConfig.parse(
+    @Test func theNodeHoldsAListedGroupButNotADirectory() throws {
+        let listed = try NodeConfig.parse(
             "name: a\ndatabases: [a.db, b.db]\nstore: file:///srv/r\n", source: "baton.yml", environment: [:])
-        #expect(throws: BatonError.self) { try config.validate() }
-        config.databases = nil
-        config.database = "a.db"
-        try config.validate()
+        try listed.validate()
+        #expect(listed.databaseNames == ["a", "b"])
+        #expect(listed.primaryDatabasePath == "a.db")
+        let folder = try NodeConfig.parse(
+            "name: a\ndatabases: {dir: storage, pattern: \"*.db\"}\nstore: file:///srv/r\n", source: "baton.yml",
+            environment: [:])
+        do {
+            try folder.validate()
+            Issue.record("a directory group was accepted for the node")
+        } catch let error as BatonError {
+            #expect(error.message.contains("listed"), "\(error.message)")
+        }
+        let none = try NodeConfig.parse("name: a\nstore: file:///srv/r\n", source: "baton.yml", environment: [:])
+        #expect(throws: BatonError.self) { try none.validate() }
     }
 }

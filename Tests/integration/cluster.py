@@ -41,6 +41,12 @@ class Member:
         self.dir = cluster.root / name
         self.dir.mkdir(parents=True, exist_ok=True)
         self.db = self.dir / "app.db"
+        # A group (cluster.databases): name -> file, the first one is also `db`.
+        self.dbs = {}
+        if cluster.databases:
+            (self.dir / "storage").mkdir(exist_ok=True)
+            self.dbs = {name: self.dir / "storage" / f"{name}.sqlite3" for name in cluster.databases}
+            self.db = next(iter(self.dbs.values()))
         self.log = self.dir / "node.log"
         self.proc = None
         self.app_command = f"'{BATON}' demo-app --listen 127.0.0.1:{self.app_port}"
@@ -56,9 +62,12 @@ class Member:
     def write_config(self, store):
         peers = "\n".join(
             f"  - name: {p.name}\n    api: {p.api}\n    proxy: {p.proxy}" for p in self.cluster.members if p is not self)
+        if self.dbs:
+            database = "databases:\n" + "".join(f"  - path: {path}\n" for path in self.dbs.values())
+        else:
+            database = f"database: {self.db}\n"
         text = f"""name: {self.name}
-database: {self.db}
-store: ${{TEST_STORE_{self.name.upper()}}}
+{database}store: ${{TEST_STORE_{self.name.upper()}}}
 api:
   listen: 127.0.0.1:{self.api_port}
 proxy:
@@ -109,8 +118,10 @@ replication:
 
 class Cluster:
     def __init__(self, root, store, names=("a", "b"), ttl="3s", stores=None, token=None, batch_window="1s",
-                 replication="async", on_standby_loss="degrade", hold_timeout="20s", extra_yaml=""):
+                 replication="async", on_standby_loss="degrade", hold_timeout="20s", extra_yaml="", databases=None):
+        """`databases`: names of a group (each `storage/<name>.sqlite3`, named after its stem)."""
         self.root = Path(root)
+        self.databases = list(databases or [])
         self.extra_yaml = extra_yaml
         self.replication = replication
         self.on_standby_loss = on_standby_loss
@@ -173,7 +184,8 @@ class Cluster:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             a, b = holder.status(), standby.status()
-            if a and b and b.get("txid") is not None and b["txid"] >= (a.get("txid") or 0):
+            if a and b and all(theirs.get("txid") is not None and theirs["txid"] >= (ours.get("txid") or 0)
+                               for ours, theirs in zip(a["databases"], b["databases"])):
                 return
             time.sleep(0.05)
         raise AssertionError(f"{standby.name} did not catch up with {holder.name}")
@@ -228,7 +240,8 @@ class Load:
             worker.join(60)
 
 
-def keys(proxy):
-    status, text = http("GET", f"{proxy}/keys", timeout=30)
+def keys(proxy, db=None):
+    """The keys the demo app has, in its first database or the one named `db`."""
+    status, text = http("GET", f"{proxy}/keys" + (f"?db={db}" if db else ""), timeout=30)
     assert status == 200, text
     return set(text.split())

@@ -12,6 +12,7 @@ import time
 
 from conftest import BATON, baton, stop, wait, wait_for, workload
 import workload as oracle
+from s3support import free_port
 
 RAILS = ["production", "production_cache", "production_queue", "production_cable"]
 
@@ -144,6 +145,23 @@ def test_a_bad_database_in_a_group_stops_everything_before_the_store_is_touched(
                       f"store: file://{replica}\n")
     clash = baton("replicate", "--config", config, "--once", check=False)
     assert clash.returncode != 0 and "two databases are named 'production'" in clash.stderr
-    config.write_text(f"name: a\ndatabases:\n  - {storage}/production.sqlite3\nstore: file://{replica}\n")
+    # The node holds a listed group only (every node must hold the same databases).
+    config.write_text(f"name: a\ndatabases: {{dir: {storage}, pattern: '*.sqlite3'}}\nstore: file://{replica}\n")
     node = baton("node", "--config", config, check=False)
-    assert node.returncode != 0 and "database: PATH" in node.stderr
+    assert node.returncode != 0 and "listed" in node.stderr, node.stderr
+    # A node whose group has a file that is not a database does not serve, names the
+    # file, and writes nothing of any database to the store.
+    junk = storage / "production_queue.sqlite3"
+    junk.write_text("not a database\n" * 100)
+    config.write_text(f"name: a\ndatabases:\n  - {storage}/production.sqlite3\n  - {junk}\n"
+                      f"store: file://{replica}\napi: {{listen: 127.0.0.1:{free_port()}}}\n")
+    log = tmp_path / "node.log"
+    proc = subprocess.Popen([BATON, "node", "--config", str(config)], stdout=open(log, "wb"), stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: "could not become holder" in log.read_text(), 30, "the node to give up")
+    finally:
+        proc.kill()
+        proc.wait()
+    assert str(junk) in log.read_text(), log.read_text()
+    assert "serving as holder" not in log.read_text()
+    assert not list(replica.glob("*/ltx/**/*.ltx")), list(replica.rglob("*"))

@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""Database groups: does holding four databases under one baton cost more
+than holding one? In the same run, a two-node cluster with a group of one
+database and one with a Rails-8-shaped group of four (production, cache,
+queue, cable), each measured the same way:
+
+1. crash failover: kill -9 of the holder → first write acknowledged by the new
+   holder (as bench/failover.py, lease TTL --ttl);
+2. hand-over: `baton handoff` duration under a client load through both proxies;
+3. sync mode: what `replication: sync` adds to a single-row INSERT through the
+   relay API (sync p50 − async p50, as bench/sync_latency.py); in the group
+   the write goes to one database but its answer waits for all four WALs to
+   be read and confirmed, which is the group's cost.
+
+The target (issue 11): each group figure within 1.2× of the single-database
+one. Results print as Markdown; --record appends them to bench/RESULTS.md.
+"""
+import argparse
+import datetime
+import os
+import platform
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from failover import crash_failover, handoff, percentile  # noqa: E402
+from run import record  # noqa: E402
+import sync_latency  # noqa: E402
+
+RAILS = ["production", "production_cache", "production_queue", "production_cable"]
+
+
+def measure(folder, label, databases, args):
+    crashes, handoffs = [], []
+    for run in range(args.runs):
+        crashes.append(crash_failover(folder / f"{label}-crash-{run}", args.ttl, databases))
+        handoffs.append(handoff(folder / f"{label}-handoff-{run}", args.ttl, databases)[0])
+        print(f"{label} run {run + 1}: crash {crashes[-1]:.2f} s, hand-over {handoffs[-1]:.2f} s", file=sys.stderr)
+    added = []
+    for run in range(args.runs):
+        relay_async, _ = sync_latency.baton("async", folder / f"{label}-async-{run}", args.count, 1, databases)
+        relay_sync, _ = sync_latency.baton("sync", folder / f"{label}-sync-{run}", args.count, 1, databases)
+        added.append(percentile(relay_sync, 50) - percentile(relay_async, 50))
+        print(f"{label} run {run + 1}: sync adds {added[-1]:.2f} ms", file=sys.stderr)
+    return {"crash": statistics.median(crashes), "handoff": statistics.median(handoffs),
+            "sync": statistics.median(added)}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--ttl", default="5s")
+    parser.add_argument("--count", type=int, default=400, help="relay writes per sync-latency run")
+    parser.add_argument("--record", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="baton-group-") as folder:
+        one = measure(Path(folder), "one", None, args)
+        four = measure(Path(folder), "four", RAILS, args)
+
+    def row(name, key, unit, fmt):
+        ratio = four[key] / one[key] if one[key] > 0 else float("nan")
+        verdict = "yes" if ratio <= 1.2 else "no"
+        return f"| {name} | {fmt.format(one[key] * unit)} | {fmt.format(four[key] * unit)} | {ratio:.2f}× | {verdict} |"
+
+    command = " ".join(["python3", "bench/group.py"] + sys.argv[1:])
+    if os.environ.get("BATON_BIN"):
+        command = f"BATON_BIN={os.environ['BATON_BIN']} {command}"
+    text = f"""## {datetime.date.today()} — database groups: four databases vs one ({platform.machine()}, median of {args.runs} runs)
+
+Two `baton node` processes on loopback, file:// store, lease TTL {args.ttl}, the demo app (which writes every
+request into each database of its group); sync latency: {args.count} single-row relay INSERTs, one client.
+
+Command: `{command}`
+
+| measure | one database | group of four | ratio | within 1.2× |
+| --- | ---: | ---: | ---: | --- |
+{row("crash failover: kill -9 → first write on the new holder (s)", "crash", 1, "{:.2f}")}
+{row("hand-over: `baton handoff` duration (s)", "handoff", 1, "{:.2f}")}
+{row("sync mode: added to a write's p50 (ms)", "sync", 1, "{:.2f}")}
+"""
+    print(text)
+    if args.record:
+        record(text)
+
+
+if __name__ == "__main__":
+    main()
