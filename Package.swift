@@ -29,11 +29,11 @@ let package = Package(
             dependencies: ["BatonCore", "BatonSystem", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(name: "BatonSQLite", dependencies: ["BatonCore", "BatonSystem", "CSQLite"]),
-        .target(name: "BatonNode", dependencies: ["BatonCore", "BatonSystem", "BatonStore", "BatonSQLite"]),
+        .target(name: "BatonReplication", dependencies: ["BatonCore", "BatonSystem", "BatonStore", "BatonSQLite"]),
         .target(
             name: "BatonHA",
             dependencies: [
-                "BatonCore", "BatonSystem", "BatonStore", "BatonSQLite", "BatonNode",
+                "BatonCore", "BatonSystem", "BatonStore", "BatonSQLite", "BatonReplication",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -49,7 +49,7 @@ let package = Package(
         .executableTarget(
             name: "baton",
             dependencies: [
-                "BatonCore", "BatonSystem", "BatonStore", "BatonSQLite", "BatonNode", "BatonHA",
+                "BatonCore", "BatonSystem", "BatonStore", "BatonSQLite", "BatonReplication", "BatonHA",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 // The demo's counter app (`baton demo-app`) serves HTTP.
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -61,8 +61,8 @@ let package = Package(
         .testTarget(name: "BatonCoreTests", dependencies: ["BatonCore"]),
         .testTarget(name: "BatonStoreTests", dependencies: ["BatonStore", "BatonCore", "BatonSystem"]),
         .testTarget(
-            name: "BatonNodeTests",
-            dependencies: ["BatonNode", "BatonStore", "BatonSQLite", "BatonCore", "BatonSystem"]),
-        .testTarget(name: "BatonHATests", dependencies: ["BatonHA", "BatonNode", "BatonCore"]),
+            name: "BatonReplicationTests",
+            dependencies: ["BatonReplication", "BatonStore", "BatonSQLite", "BatonCore", "BatonSystem"]),
+        .testTarget(name: "BatonHATests", dependencies: ["BatonHA", "BatonReplication", "BatonCore"]),
     ]
 )

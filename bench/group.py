@@ -6,7 +6,8 @@ queue, cable), each measured the same way:
 
 1. crash failover: kill -9 of the holder → first write acknowledged by the new
    holder (as bench/failover.py, lease TTL --ttl);
-2. hand-over: `baton handoff` duration under a client load through both proxies;
+2. hand-over: `baton handoff` duration under a client load through both
+   proxies, --handoffs times back and forth in each run's cluster;
 3. sync mode: what `replication: sync` adds to a single-row INSERT through the
    relay API (sync p50 − async p50, as bench/sync_latency.py); in the group
    the write goes to one database but its answer waits for all four WALs to
@@ -20,34 +21,66 @@ import datetime
 import os
 import platform
 import statistics
+import subprocess
 import sys
+import time
 import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from failover import crash_failover, handoff, percentile  # noqa: E402
+from failover import crash_failover, holder_and_standby, percentile  # noqa: E402
+from cluster import Cluster, Load  # noqa: E402
+from conftest import BATON  # noqa: E402
 from run import record  # noqa: E402
 import sync_latency  # noqa: E402
 
 RAILS = ["production", "production_cache", "production_queue", "production_cable"]
 
 
-def measure(folder, label, databases, args):
-    crashes, handoffs = [], []
+def handoffs(root, ttl, databases, count):
+    """`baton handoff` durations (s), `count` hand-overs back and forth under a client load."""
+    cluster = Cluster(root, f"file://{root}/replica", ttl=ttl, databases=databases)
+    cluster.start()
+    load = None
+    try:
+        durations = []
+        for _ in range(count):
+            holder, standby = holder_and_standby(cluster)
+            load = Load([holder.proxy, standby.proxy], threads=4)
+            load.start()
+            time.sleep(1)
+            started = time.monotonic()
+            subprocess.run([BATON, "handoff", "--node", holder.api], check=True, capture_output=True, timeout=120)
+            durations.append(time.monotonic() - started)
+            load.stop()
+            if load.failures:
+                raise RuntimeError(f"failed requests during a hand-over: {load.failures[:3]}")
+            load = None
+        return durations
+    finally:
+        if load:
+            load.stop()
+        cluster.stop()
+
+
+def measure(folder, args):
+    """Runs each measure for one database and for the group of four, alternating, so
+    that anything else the machine does affects both alike; medians per label."""
+    results = {label: {"crash": [], "handoff": [], "sync": []} for label in ("one", "four")}
     for run in range(args.runs):
-        crashes.append(crash_failover(folder / f"{label}-crash-{run}", args.ttl, databases))
-        handoffs.append(handoff(folder / f"{label}-handoff-{run}", args.ttl, databases)[0])
-        print(f"{label} run {run + 1}: crash {crashes[-1]:.2f} s, hand-over {handoffs[-1]:.2f} s", file=sys.stderr)
-    added = []
-    for run in range(args.runs):
-        relay_async, _ = sync_latency.baton("async", folder / f"{label}-async-{run}", args.count, 1, databases)
-        relay_sync, _ = sync_latency.baton("sync", folder / f"{label}-sync-{run}", args.count, 1, databases)
-        added.append(percentile(relay_sync, 50) - percentile(relay_async, 50))
-        print(f"{label} run {run + 1}: sync adds {added[-1]:.2f} ms", file=sys.stderr)
-    return {"crash": statistics.median(crashes), "handoff": statistics.median(handoffs),
-            "sync": statistics.median(added)}
+        for label, databases in (("one", None), ("four", RAILS)):
+            figures = results[label]
+            figures["crash"].append(crash_failover(folder / f"{label}-crash-{run}", args.ttl, databases))
+            figures["handoff"] += handoffs(folder / f"{label}-handoff-{run}", args.ttl, databases, args.handoffs)
+            relay_async, _ = sync_latency.baton("async", folder / f"{label}-async-{run}", args.count, 1, databases)
+            relay_sync, _ = sync_latency.baton("sync", folder / f"{label}-sync-{run}", args.count, 1, databases)
+            figures["sync"].append(percentile(relay_sync, 50) - percentile(relay_async, 50))
+            print(f"{label} run {run + 1}: crash {figures['crash'][-1]:.2f} s, hand-over {figures['handoff'][-1]:.2f} s,"
+                  f" sync adds {figures['sync'][-1]:.2f} ms", file=sys.stderr)
+    return {label: {key: statistics.median(values) for key, values in figures.items()}
+            for label, figures in results.items()}
 
 
 def main():
@@ -55,11 +88,12 @@ def main():
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--ttl", default="5s")
     parser.add_argument("--count", type=int, default=400, help="relay writes per sync-latency run")
+    parser.add_argument("--handoffs", type=int, default=5, help="hand-overs per run")
     parser.add_argument("--record", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="baton-group-") as folder:
-        one = measure(Path(folder), "one", None, args)
-        four = measure(Path(folder), "four", RAILS, args)
+        results = measure(Path(folder), args)
+    one, four = results["one"], results["four"]
 
     def row(name, key, unit, fmt):
         ratio = four[key] / one[key] if one[key] > 0 else float("nan")
@@ -73,13 +107,14 @@ def main():
 
 Two `baton node` processes on loopback, file:// store, lease TTL {args.ttl}, the demo app (which writes every
 request into each database of its group); sync latency: {args.count} single-row relay INSERTs, one client.
+Runs alternate between one database and four, so both see the same machine.
 
 Command: `{command}`
 
 | measure | one database | group of four | ratio | within 1.2× |
 | --- | ---: | ---: | ---: | --- |
 {row("crash failover: kill -9 → first write on the new holder (s)", "crash", 1, "{:.2f}")}
-{row("hand-over: `baton handoff` duration (s)", "handoff", 1, "{:.2f}")}
+{row(f"hand-over: `baton handoff` duration (s; median of {args.runs * args.handoffs})", "handoff", 1, "{:.3f}")}
 {row("sync mode: added to a write's p50 (ms)", "sync", 1, "{:.2f}")}
 """
     print(text)

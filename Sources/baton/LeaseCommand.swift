@@ -1,6 +1,6 @@
 import ArgumentParser
 import BatonCore
-import BatonNode
+import BatonReplication
 import BatonStore
 
 /// `baton lease URL`: who holds the baton.

@@ -1,6 +1,6 @@
 import ArgumentParser
 import BatonCore
-import BatonNode
+import BatonReplication
 import BatonStore
 
 /// `baton ls URL`: what a replica holds.

@@ -1,7 +1,8 @@
 import ArgumentParser
 import BatonCore
-import BatonNode
+import BatonReplication
 import BatonStore
+import BatonSystem
 import Foundation
 
 /// `baton lock URL --db PATH -- CMD…`: a batch job under the baton.
@@ -76,48 +77,25 @@ struct LockCommand: AsyncParsableCommand {
 
     /// Runs the command, renewing the lease; kills it if the lease is lost.
     private func runCommand(client: LeaseClient, epoch: UInt64) async throws -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = command
-        var environment = ProcessInfo.processInfo.environment
-        environment["BATON_DB"] = db
-        environment["BATON_EPOCH"] = "\(epoch)"
-        process.environment = environment
+        let process: ChildProcess
         do {
-            try process.run()
+            // Killed with this process: a job must not write once nobody renews its lease.
+            process = try ChildProcess(arguments: command, environment: ["BATON_DB": db, "BATON_EPOCH": "\(epoch)"])
         } catch {
-            throw ValidationErrorText("cannot start \(command[0]): \(error.localizedDescription)")
+            throw ValidationErrorText("cannot start \(command[0]): \(error)")
         }
-        let pid = process.processIdentifier
-        let running = RunningProcess(process)
         // Forward SIGINT/SIGTERM to the command while it runs (never to a reused pid).
-        let signals = StopSignal { signal in if running.isRunning { kill(pid, signal) } }
+        let signals = StopSignal { signal in process.signal(signal) }
         _ = signals
-        // Renewals run on their own; the deadline is checked here whatever they are doing.
-        let renewals = Task {
-            while !Task.isCancelled {
-                guard await client.maintain() else { return }
-                try? await Task.sleep(nanoseconds: 200_000_000)
-            }
+        // The job is killed the moment the lease can no longer be proven held.
+        let keeper = LeaseKeeper(client: client, renewEveryMilliseconds: 200) { process.signal(SIGKILL) }
+        keeper.start()
+        defer { keeper.stop() }
+        let status = await process.exited() ?? -1
+        if keeper.lost {
+            throw BatonError(
+                .preconditionFailed, "lost the lease (epoch \(epoch)); the job was killed and nothing was pushed")
         }
-        defer { renewals.cancel() }
-        while process.isRunning {
-            try await Task.sleep(nanoseconds: 50_000_000)
-            if !client.mayWrite && process.isRunning {
-                kill(pid, SIGKILL)
-                while process.isRunning { try await Task.sleep(nanoseconds: 10_000_000) }
-                throw BatonError(
-                    .preconditionFailed, "lost the lease (epoch \(epoch)); the job was killed and nothing was pushed")
-            }
-        }
-        return process.terminationReason == .uncaughtSignal
-            ? 128 + process.terminationStatus : process.terminationStatus
+        return status
     }
-}
-
-/// A started process whose state a signal handler may ask about.
-final class RunningProcess: @unchecked Sendable {
-    private let process: Process
-    init(_ process: Process) { self.process = process }
-    var isRunning: Bool { process.isRunning }
 }

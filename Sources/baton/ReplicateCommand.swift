@@ -1,8 +1,9 @@
 import ArgumentParser
 import BatonCore
 import BatonHA
-import BatonNode
+import BatonReplication
 import BatonStore
+import BatonSystem
 import Foundation
 import Synchronization
 
@@ -118,7 +119,7 @@ struct ReplicateCommand: AsyncParsableCommand {
         // Signals are handled from the start: a SIGTERM while the first sync runs still
         // ends with everything sealed and uploaded, and exit status 0.
         let childBox = Mutex<ChildProcess?>(nil)
-        let stop = StopSignal { signal in childBox.withLock { $0 }?.forward(signal) }
+        let stop = StopSignal { signal in childBox.withLock { $0 }?.signal(signal) }
         try await replicator.start()
 
         if once || stop.isStopped {
@@ -127,15 +128,22 @@ struct ReplicateCommand: AsyncParsableCommand {
             return
         }
 
-        let child = try exec.map(ChildProcess.init)
+        let child = try exec.map(ReplicateCommand.startChild)
         childBox.withLock { $0 = child }
-        child?.onExit { stop.stop() }
+        child?.onExit { _ in stop.stop() }
         Output.log("replicating \(database) to \(store.displayURL) (transaction \(replicator.stats.txid))")
         try await replicator.run { stop.isStopped }
         report(replicator)
-        if let child {
-            let status = child.waitForExit()
-            if status != 0 { throw ExitCode(status) }
+        if let child, let status = await child.exited(), status != 0 { throw ExitCode(status) }
+    }
+
+    /// Starts the `--exec` command (`/bin/sh -c`), sharing our standard
+    /// input, output and error; it dies with this process.
+    static func startChild(_ command: String) throws -> ChildProcess {
+        do {
+            return try ChildProcess(arguments: ["/bin/sh", "-c", command])
+        } catch {
+            throw ValidationErrorText("cannot start --exec command: \(error)")
         }
     }
 
@@ -179,13 +187,13 @@ struct ReplicateCommand: AsyncParsableCommand {
     /// Backs up every database of `group` until a signal (or the --exec child) stops it.
     private func runGroup(_ group: DatabaseGroup, storeURL: StoreURL) async throws {
         let childBox = Mutex<ChildProcess?>(nil)
-        let stop = StopSignal { signal in childBox.withLock { $0 }?.forward(signal) }
+        let stop = StopSignal { signal in childBox.withLock { $0 }?.signal(signal) }
         let replicator = GroupReplicator(
             group: group, storeURL: storeURL, options: replicatorOptions(), scanIntervalMilliseconds: scanMs
         ) { Output.log($0) }
-        let child = once ? nil : try exec.map(ChildProcess.init)
+        let child = once ? nil : try exec.map(ReplicateCommand.startChild)
         childBox.withLock { $0 = child }
-        child?.onExit { stop.stop() }
+        child?.onExit { _ in stop.stop() }
         if !once {
             let what = group.directory.map { "\($0.path)/\($0.pattern)" } ?? group.names.joined(separator: ", ")
             Output.log("replicating \(what) to \(try storeURL.open().displayURL)")
@@ -201,10 +209,7 @@ struct ReplicateCommand: AsyncParsableCommand {
                         + (outcome.error.map { "; stopped: \($0)" } ?? ""))
             }
         }
-        if let child {
-            let status = child.waitForExit()
-            if status != 0 { throw ExitCode(status) }
-        }
+        if let child, let status = await child.exited(), status != 0 { throw ExitCode(status) }
         if outcomes.contains(where: { $0.error != nil }) { throw ExitCode(1) }
     }
 

@@ -28,3 +28,9 @@ final class StopSignal: @unchecked Sendable {
     /// Asks the run loop to stop.
     func stop() { stopped.store(true, ordering: .sequentiallyConsistent) }
 }
+
+/// An error whose text is printed as is.
+struct ValidationErrorText: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

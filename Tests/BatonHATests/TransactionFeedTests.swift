@@ -1,4 +1,4 @@
-import BatonNode
+import BatonReplication
 import Testing
 
 @testable import BatonHA

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BatonCore
+import BatonSystem
 import Foundation
 
 #if canImport(Glibc)
@@ -13,7 +14,7 @@ final class DemoCluster {
         var api: String
         var proxy: String
         var appPort: Int
-        var process: Process?
+        var process: ChildProcess?
     }
 
     let folder: String
@@ -58,10 +59,9 @@ final class DemoCluster {
             let other = nodes[1 - index]
             let directory = "\(folder)/\(me.name)"
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = [
-                "node", "--name", me.name, "--database", "\(directory)/app.db", "--store", "file://\(folder)/replica",
+            let arguments = [
+                executable, "node", "--name", me.name, "--database", "\(directory)/app.db",
+                "--store", "file://\(folder)/replica",
                 "--api-listen", String(me.api.dropFirst("http://".count)),
                 "--proxy-listen", String(me.proxy.dropFirst("http://".count)),
                 "--upstream", "http://127.0.0.1:\(me.appPort)",
@@ -70,11 +70,7 @@ final class DemoCluster {
                 "--peer", "\(other.name)=\(other.api),\(other.proxy)",
                 "--ttl", DurationText.format(ttlMilliseconds),
             ]
-            FileManager.default.createFile(atPath: "\(directory)/node.log", contents: nil)
-            let log = try FileHandle(forWritingTo: URL(fileURLWithPath: "\(directory)/node.log"))
-            process.standardOutput = log
-            process.standardError = log
-            try process.run()
+            let process = try ChildProcess(arguments: arguments, options: .init(outputFile: "\(directory)/node.log"))
             nodes[index].process = process
         }
     }
@@ -141,21 +137,17 @@ final class DemoCluster {
         return String(decoding: reply.body, as: UTF8.self).split(separator: "\n").map(String.init)
     }
 
-    func kill(_ index: Int) {
-        guard let process = nodes[index].process, process.isRunning else { return }
-        Glibc.kill(process.processIdentifier, SIGKILL)
-        for _ in 0..<200 where process.isRunning { usleep(10_000) }
+    func kill(_ index: Int) async {
+        guard let process = nodes[index].process else { return }
+        process.signal(SIGKILL)
+        _ = await process.exited(timeoutMilliseconds: 2000)
     }
 
-    func stopAll() {
-        for member in nodes {
-            guard let process = member.process, process.isRunning else { continue }
-            Glibc.kill(process.processIdentifier, SIGTERM)
-        }
+    func stopAll() async {
+        for member in nodes { member.process?.signal(SIGTERM) }
         for member in nodes {
             guard let process = member.process else { continue }
-            for _ in 0..<1500 where process.isRunning { usleep(10_000) }
-            if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
+            if await process.exited(timeoutMilliseconds: 15_000) == nil { process.signal(SIGKILL) }
         }
     }
 }

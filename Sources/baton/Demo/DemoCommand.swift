@@ -33,10 +33,20 @@ struct DemoCommand: AsyncParsableCommand {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("baton-demo-\(getpid())").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let cluster = try DemoCluster(folder: folder, ttlMilliseconds: ttl.milliseconds)
-        defer {
-            cluster.stopAll()
-            if !keep { try? FileManager.default.removeItem(atPath: folder) }
+        let outcome: Result<Void, Error>
+        do {
+            try await play(cluster, folder: folder)
+            outcome = .success(())
+        } catch {
+            outcome = .failure(error)
         }
+        await cluster.stopAll()
+        if !keep { try? FileManager.default.removeItem(atPath: folder) }
+        try outcome.get()
+    }
+
+    /// Starts the two nodes, writes, kills the holder and shows the takeover.
+    private func play(_ cluster: DemoCluster, folder: String) async throws {
         say("folder     \(folder)\(keep ? "" : " (removed at the end; --keep keeps it)")")
         try cluster.start()
         say("started    node a (API \(cluster.nodes[0].api), proxy \(cluster.nodes[0].proxy))")
@@ -63,7 +73,7 @@ struct DemoCommand: AsyncParsableCommand {
 
         say("killing    \(cluster.nodes[holder].name) (kill -9 of the node; its app dies with it)")
         let killedAt = Date()
-        cluster.kill(holder)
+        await cluster.kill(holder)
         _ = try await cluster.waitForHolder(among: [standby], seconds: Double(ttl.milliseconds) / 1000 + 30)
         let switched = Date().timeIntervalSince(killedAt)
         say(

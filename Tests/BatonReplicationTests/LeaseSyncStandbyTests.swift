@@ -1,5 +1,5 @@
 import BatonCore
-import BatonNode
+import BatonReplication
 import BatonStore
 import BatonSystem
 import Foundation

@@ -1,5 +1,5 @@
 import BatonCore
-import BatonNode
+import BatonReplication
 import BatonStore
 import BatonSystem
 
@@ -108,14 +108,6 @@ extension NodeDriver {
             }
             return machine.promotionEnded(now: MonotonicClock.now())
         }
-    }
-
-    /// The group member the machine names (it only names the configured ones).
-    private func member(_ name: String) -> NodeDatabase {
-        guard let database = node.database(named: name) else {
-            preconditionFailure("the promotion named \(name), which is not a database of the group")
-        }
-        return database
     }
 
     /// Looks at the copy of `database` and at its newest file in the store.

@@ -1,6 +1,6 @@
 import AsyncHTTPClient
 import BatonCore
-import BatonNode
+import BatonReplication
 import Foundation
 import HTTPTypes
 import Hummingbird

@@ -1,5 +1,5 @@
 import BatonCore
-import BatonNode
+import BatonReplication
 import BatonSQLite
 import BatonStore
 import BatonSystem

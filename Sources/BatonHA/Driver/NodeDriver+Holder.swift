@@ -1,42 +1,34 @@
 import AsyncHTTPClient
 import BatonCore
-import BatonNode
+import BatonReplication
 import BatonSQLite
 import BatonStore
 import BatonSystem
 
 extension NodeDriver {
-    /// Renews the lease in its own task, and a watchdog that kills the app
-    /// the moment the lease can no longer be proven held, whatever the
-    /// driver is busy with (a slow upload must not delay fencing).
+    /// Renews the lease and watches its deadline (`LeaseKeeper`): the app
+    /// is killed the moment the lease can no longer be proven held,
+    /// whatever the driver is busy with (a slow upload must not delay fencing).
     func startLeaseTasks() {
-        for task in leaseTasks { task.cancel() }
+        stopLeaseTasks()
         let node = self.node
-        let renew = Task.detached {
-            while !Task.isCancelled {
-                _ = await node.lease.maintain()
-                try? await Task.sleep(nanoseconds: 100_000_000)
+        let keeper = LeaseKeeper(client: node.lease) {
+            node.shared.withLock { $0.serving = false }
+            if let app = node.app, app.isRunning {
+                node.log("the lease deadline passed; killing the app")
+                await app.kill()
             }
         }
-        let watchdog = Task.detached {
-            while !Task.isCancelled {
-                if !node.lease.mayWrite {
-                    node.shared.withLock { $0.serving = false }
-                    if let app = node.app, app.isRunning {
-                        node.log("the lease deadline passed; killing the app")
-                        await app.kill()
-                    }
-                }
-                try? await Task.sleep(nanoseconds: 50_000_000)
-            }
-        }
-        leaseTasks = [renew, watchdog]
-        if config.replicationMode == .sync { leaseTasks.append(Task.detached { await SyncMonitor(node: node).run() }) }
+        keeper.start()
+        leaseKeeper = keeper
+        if config.replicationMode == .sync { syncMonitor = Task.detached { await SyncMonitor(node: node).run() } }
     }
 
     func stopLeaseTasks() {
-        for task in leaseTasks { task.cancel() }
-        leaseTasks = []
+        leaseKeeper?.stop()
+        leaseKeeper = nil
+        syncMonitor?.cancel()
+        syncMonitor = nil
     }
 
     /// The environment the app gets: `BATON_DB` (the first database),
@@ -175,41 +167,81 @@ extension NodeDriver {
         for task in tasks { await task.value }
     }
 
-    /// Stops being holder. Fencing (`handedOver == false`): kill the app,
-    /// seal what it wrote locally without uploading, and move those files
-    /// aside. Then fold each WAL and adopt each file as a standby copy.
-    func stepDown(epoch: UInt64, handedOver: Bool) async {
-        node.shared.withLock { $0.serving = false }
-        if let app = node.app { await app.kill() }
-        stopLeaseTasks()
-        await stopShipping()
-        for database in node.databases {
-            var position: (UInt64, UInt64)?
-            let replicator = replicators.removeValue(forKey: database.name)
-            // A replicator whose start failed has captured nothing: there is nothing to seal.
-            if let replicator, replicator.isStarted {
-                do {
-                    if !handedOver { try replicator.sealCaptured() }
-                    position = (replicator.sealedTXID, replicator.sealedChecksum)
-                    let unconfirmed = try replicator.pendingFiles()
-                    if !handedOver, !unconfirmed.isEmpty {
-                        let aside = "\(database.stateDirectory)/unconfirmed-epoch-\(epoch)-\(MonotonicClock.now())"
+    /// Stops being holder (fencing): runs a `StepDownStateMachine` to its
+    /// end. Afterwards every database is a standby copy and nothing more is
+    /// written under `epoch`.
+    func stepDown(epoch: UInt64) async {
+        var machine = StepDownStateMachine(databases: node.databases.map(\.name))
+        var positions: [String: (UInt64, UInt64)] = [:]
+        var action = machine.start()
+        while true {
+            switch action {
+            case .none:
+                preconditionFailure("the step-down machine stopped before its end")
+            case .killApp:
+                node.shared.withLock { $0.serving = false }
+                if let app = node.app { await app.kill() }
+                action = machine.handle(.appKilled)
+            case .stopShipping:
+                stopLeaseTasks()
+                await stopShipping()
+                action = machine.handle(.shippingStopped)
+            case .seal(let name):
+                let database = member(name)
+                var unconfirmed = 0
+                // A replicator whose start failed has captured nothing: there is nothing to seal.
+                if let replicator = replicators[name], replicator.isStarted {
+                    do {
+                        try replicator.sealCaptured()
+                        positions[name] = (replicator.sealedTXID, replicator.sealedChecksum)
+                        unconfirmed = try replicator.pendingFiles().count
+                    } catch {
+                        log(database, "stepping down: \(error)")
+                        positions[name] = nil
+                        unconfirmed = (try? replicator.pendingFiles().count) ?? 0
+                    }
+                }
+                action = machine.handle(
+                    .sealed(database: name, positionKnown: positions[name] != nil, unconfirmedFiles: unconfirmed))
+            case .keepUnconfirmedAside(let name):
+                let database = member(name)
+                if let replicator = replicators[name] {
+                    let aside = "\(database.stateDirectory)/unconfirmed-epoch-\(epoch)-\(MonotonicClock.now())"
+                    do {
+                        let count = try replicator.pendingFiles().count
                         try FileSystem.rename(replicator.pendingDirectory, to: aside)
+                        log(database, "\(count) sealed files the store never confirmed are kept in \(aside)")
+                    } catch {
+                        // A rename within one folder failing means the disk is in trouble; an
+                        // operator must move them before this node holds the baton again.
                         log(
-                            database, "\(unconfirmed.count) sealed files the store never confirmed are kept in \(aside)"
+                            database,
+                            "cannot keep the unconfirmed files in \(replicator.pendingDirectory) aside (\(error)); move them away before this node holds the baton again"
                         )
                     }
-                } catch {
-                    log(database, "stepping down: \(error)")
                 }
+                action = machine.handle(.keptAside(database: name))
+            case .adoptCopy(let name, let positionKnown):
+                let database = member(name)
+                replicators.removeValue(forKey: name)?.close()
+                database.feed.restarted(txid: 0, checksum: 0)
+                adoptLocalCopy(database, position: positionKnown ? positions[name] : nil, epoch: epoch)
+                action = machine.handle(.adopted(database: name))
+            case .end:
+                // Whoever holds the baton now, it is not us; the proxy holds requests until the holder is known.
+                node.shared.withLock { $0.holder = nil }
+                log("stepped down from epoch \(epoch)")
+                return
             }
-            replicator?.close()
-            database.feed.restarted(txid: 0, checksum: 0)
-            adoptLocalCopy(database, position: position, epoch: epoch)
         }
-        // Whoever holds the baton now, it is not us; the proxy holds requests until the holder is known.
-        node.shared.withLock { $0.holder = nil }
-        log("stepped down from epoch \(epoch)")
+    }
+
+    /// The group member a machine names (machines only name the configured ones).
+    func member(_ name: String) -> NodeDatabase {
+        guard let database = node.database(named: name) else {
+            preconditionFailure("a machine named \(name), which is not a database of the group")
+        }
+        return database
     }
 
     /// Makes the database file the standby copy of `database` at `position` when it matches, else of unknown position.

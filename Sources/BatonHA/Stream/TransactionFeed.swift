@@ -1,5 +1,5 @@
 import BatonCore
-import BatonNode
+import BatonReplication
 import Synchronization
 
 /// The holder's recent history, one LTX file per transaction, for standbys

@@ -1,5 +1,5 @@
 import BatonCore
-import BatonNode
+import BatonReplication
 
 /// Holds a write's response on the holder until it may leave: learns the
 /// TXIDs that cover the write (every database's WAL end once the app has

@@ -1,5 +1,5 @@
 import BatonCore
-import BatonNode
+import BatonReplication
 import BatonSQLite
 import BatonStore
 import BatonSystem
@@ -18,7 +18,10 @@ final class NodeDriver {
     var standbys: [String: StandbyDatabase] = [:]
     /// Standby: each database's stream, by name.
     var followers: [String: Task<Void, Never>] = [:]
-    var leaseTasks: [Task<Void, Never>] = []
+    /// Holder: renews the lease and kills the app at its deadline.
+    var leaseKeeper: LeaseKeeper?
+    /// Holder in sync mode: names a standby in sync once it keeps up.
+    var syncMonitor: Task<Void, Never>?
     /// The holder's uploads to the store, one task per database (`startShipping`).
     var shipping: [Task<Void, Never>] = []
     var lastAppStart: Int64 = 0
@@ -195,7 +198,7 @@ final class NodeDriver {
         case .promotion(let step):
             return await performPromotion(step)
         case .fence(let epoch):
-            await stepDown(epoch: epoch, handedOver: false)
+            await stepDown(epoch: epoch)
             return machine.steppedDown(now: MonotonicClock.now())
         case .handover(let step):
             return await performHandover(step)
@@ -262,7 +265,7 @@ final class NodeDriver {
     }
 
     private func finishRun() {
-        for task in leaseTasks { task.cancel() }
+        stopLeaseTasks()
         for task in shipping { task.cancel() }
         for task in followers.values { task.cancel() }
         for replicator in replicators.values { replicator.close() }

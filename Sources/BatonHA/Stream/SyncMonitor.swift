@@ -1,5 +1,5 @@
 import BatonCore
-import BatonNode
+import BatonReplication
 
 /// Sync mode, on the holder: names a standby as in sync in the lease once
 /// it keeps up with the stream of every database (it confirmed, within the

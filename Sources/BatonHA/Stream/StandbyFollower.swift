@@ -1,5 +1,5 @@
 import BatonCore
-import BatonNode
+import BatonReplication
 import BatonSystem
 import Foundation
 
