@@ -46,9 +46,9 @@ def handoffs(root, ttl, databases, count):
     load = None
     try:
         durations = []
-        for _ in range(count):
+        for index in range(count):
             holder, standby = holder_and_standby(cluster)
-            load = Load([holder.proxy, standby.proxy], threads=4)
+            load = Load([holder.proxy, standby.proxy], threads=4, prefix=f"h{index}")
             load.start()
             time.sleep(1)
             started = time.monotonic()

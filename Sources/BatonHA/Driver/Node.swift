@@ -3,9 +3,10 @@ import BatonReplication
 import BatonStore
 import Synchronization
 
-/// One HA node: the state its HTTP API, front proxy and driver share. The
-/// driver (`NodeDriver`) owns the database work and the role machine; HTTP
-/// handlers only read this state and queue commands for the driver.
+/// One HA node: what its HTTP API, front proxy and driver share. The
+/// driver (`NodeDriver`) owns the database work and the role machine and
+/// publishes one immutable `NodeSnapshot`; HTTP handlers read it and send
+/// commands through the `inbox`.
 public final class Node: Sendable {
     /// The configuration it runs with.
     public let config: NodeConfig
@@ -18,46 +19,31 @@ public final class Node: Sendable {
     let metrics: NodeMetrics
     let peers: PeerClient
     let log: @Sendable (String) -> Void
-    let shared = Mutex(Shared())
     /// Signalled when a standby confirms a position, the store confirms an
     /// upload, or the driver finished a capture: acknowledgements wait on it.
     let progress = ChangeSignal()
-    /// Wakes the driver before its next round is due (a capture was asked for).
+    /// Wakes the driver before its next round is due (a command, a capture, the last request ending).
     let driverWake = ChangeSignal()
     /// Wakes the holder's shipping task (a write waits for the store).
     let shipperWake = ChangeSignal()
+    /// Commands for the driver.
+    let inbox: NodeInbox
+    /// Requests running on this holder (a hand-over closes their gate and waits for them).
+    let requests: LocalRequests
+    private let published = Mutex(NodeSnapshot())
+    private let captures = Mutex(Captures())
 
-    /// Commands from the API for the driver.
-    enum Command: Sendable {
-        case handoff(to: String?, id: UInt64)
-        case takeover
+    /// Captures asked for (`captureNow`) and the last one the driver finished.
+    struct Captures {
+        var requested: UInt64 = 0
+        var completed: UInt64 = 0
     }
 
-    /// What the driver publishes and the API reads.
-    struct Shared {
-        var role: NodeStateMachine.Role = .starting
-        var epoch: UInt64 = 0
-        var holder: String?
-        var holderAPI: String?
-        /// Holder: the app is ready and the lease valid; the proxy sends traffic to the local app.
-        var serving = false
-        /// Hand-over in progress: the proxy holds new requests.
-        var holdingTraffic = false
-        /// Requests being forwarded to the local app.
-        var inFlight = 0
-        var failovers = 0
-        var handoffs = 0
-        var lastHandoffMilliseconds: Int64?
-        var commands: [Command] = []
-        var nextCommandID: UInt64 = 0
-        var finishedHandoffs: [UInt64: Result<HandoffReport, BatonError>] = [:]
-        var shutdownRequested = false
-        /// Captures asked for (`captureNow`) and the last one the driver finished.
-        var captureRequested: UInt64 = 0
-        var captureCompleted: UInt64 = 0
-        /// A write waits for the store: seal and upload now instead of after the batch window.
-        var flushRequested = false
-    }
+    /// The node as the driver last published it.
+    var snapshot: NodeSnapshot { published.withLock { $0 } }
+
+    /// Replaces the published snapshot (the driver only).
+    func publish(_ snapshot: NodeSnapshot) { published.withLock { $0 = snapshot } }
 
     /// What a finished hand-over reports to `baton handoff`.
     public struct HandoffReport: Codable, Sendable, Equatable {
@@ -87,6 +73,8 @@ public final class Node: Sendable {
             store: store, holder: config.name, address: config.advertisedAPI,
             timing: LeaseStateMachine.Timing(ttlMilliseconds: config.leaseTTLMilliseconds))
         app = config.appCommand.map { AppSupervisor(command: $0, environment: config.appEnvironment, log: log) }
+        inbox = NodeInbox(wake: driverWake)
+        requests = LocalRequests(idle: driverWake)
         self.metrics = NodeMetrics(storeMetrics: metrics, databases: group.names)
         peers = PeerClient(token: config.token)
         self.log = log
@@ -104,45 +92,26 @@ public final class Node: Sendable {
     /// most this often (with a pause each time) before holding it.
     static let maxHops = 4
 
-    /// The front proxy's decision for a request that has crossed `hops` proxies already.
+    /// The front proxy's decision for a request that has crossed `hops`
+    /// proxies already. `.local` counts the request in `requests` (the
+    /// caller ends it with `requests.leave()`).
     func route(hops: Int) -> Route {
-        shared.withLock { state in
-            if state.holdingTraffic { return .hold }
-            switch state.role {
-            case .holder:
-                guard state.serving, let upstream = config.appUpstream else { return .hold }
-                return .local(upstream)
-            case .standby, .starting, .stopped:
-                guard hops < Node.maxHops, let holder = state.holder, holder != config.name,
-                    let proxy = config.peers.first(where: { $0.name == holder })?.proxy
-                else { return .hold }
-                return .peer(proxy)
-            case .promoting, .handingOver, .steppingDown:
+        let state = snapshot
+        if state.holdingTraffic { return .hold }
+        switch state.role {
+        case .holder:
+            guard state.serving, lease.mayWrite, let upstream = config.appUpstream, requests.enter() else {
                 return .hold
             }
-        }
-    }
-
-    /// Counts a request forwarded to the local app (hand-over waits for them).
-    func beginLocalRequest() { shared.withLock { $0.inFlight += 1 } }
-
-    /// A forwarded request finished (the last one wakes a hand-over waiting for them).
-    func endLocalRequest() {
-        let idle = shared.withLock { state -> Bool in
-            state.inFlight -= 1
-            return state.inFlight == 0
-        }
-        if idle { driverWake.signal() }
-    }
-
-    /// Counts a relay request that runs statements on this holder's database,
-    /// unless a hand-over is holding traffic (it waits for those counted, so
-    /// nothing commits after its last transaction).
-    func beginLocalRequestIfServing() -> Bool {
-        shared.withLock { state in
-            guard state.role == .holder, !state.holdingTraffic else { return false }
-            state.inFlight += 1
-            return true
+            return .local(upstream)
+        case .standby, .starting, .stopped:
+            // A takeover offered to us: the old holder sends its held requests here next.
+            guard !inbox.takeoverPending, hops < Node.maxHops, let holder = state.holder, holder != config.name,
+                let proxy = config.peers.first(where: { $0.name == holder })?.proxy
+            else { return .hold }
+            return .peer(proxy)
+        case .promoting, .handingOver, .steppingDown:
+            return .hold
         }
     }
 
@@ -157,19 +126,18 @@ public final class Node: Sendable {
     /// any database of the group); nil when the driver does not capture in
     /// time (not the holder, or stuck).
     func captureNow(timeoutMilliseconds: Int64) async -> [String: UInt64]? {
-        let ticket = shared.withLock { state -> UInt64 in
-            state.captureRequested += 1
-            return state.captureRequested
+        let ticket = captures.withLock { captures -> UInt64 in
+            captures.requested += 1
+            return captures.requested
         }
         driverWake.signal()
         let deadline = MonotonicClock.now() + timeoutMilliseconds
         while true {
             let seen = progress.version
-            let (done, holding) = shared.withLock {
-                ($0.captureCompleted >= ticket, $0.role == .holder || $0.role == .handingOver)
-            }
+            let done = captures.withLock { $0.completed >= ticket }
+            let role = snapshot.role
             // Not the holder any more (fenced, its feed reset): no TXID of ours means anything now.
-            guard holding else { return nil }
+            guard role == .holder || role == .handingOver else { return nil }
             if done { return Dictionary(uniqueKeysWithValues: databases.map { ($0.name, $0.feed.latest.txid) }) }
             let now = MonotonicClock.now()
             guard now < deadline else { return nil }
@@ -177,17 +145,20 @@ public final class Node: Sendable {
         }
     }
 
-    /// Queues a command for the driver; returns its id.
-    func enqueue(_ make: (UInt64) -> Command) -> UInt64 {
-        shared.withLock { state in
-            state.nextCommandID += 1
-            state.commands.append(make(state.nextCommandID))
-            return state.nextCommandID
-        }
+    /// The newest capture asked for (the driver serves it).
+    var captureRequested: UInt64 { captures.withLock { $0.requested } }
+
+    /// Whether captures up to `ticket` are served.
+    func captureServed(_ ticket: UInt64) -> Bool { captures.withLock { $0.completed >= ticket } }
+
+    /// The driver has read every WAL to its end for captures up to `ticket`.
+    func captureCompleted(_ ticket: UInt64) {
+        captures.withLock { $0.completed = max($0.completed, ticket) }
+        progress.signal()
     }
 
     /// Asks the node to stop (SIGTERM): a holder hands over first.
-    public func requestShutdown() { shared.withLock { $0.shutdownRequested = true } }
+    public func requestShutdown() { inbox.send(.shutdown) }
 
     /// The status as `GET /status` shows it: per database, and for the
     /// node the first database's TXID, the largest lag, and streaming only
@@ -197,10 +168,10 @@ public final class Node: Sendable {
         let appRunning = app?.isRunning ?? false
         let leaseLeft = lease.timeLeftMilliseconds
         let syncStandby = lease.recordedSyncStandby
-        let (role, epoch, holder, failovers, handoffs, lastHandoff) = shared.withLock {
-            ($0.role, $0.epoch, $0.holder, $0.failovers, $0.handoffs, $0.lastHandoffMilliseconds)
-        }
-        let isHolder = role == .holder || role == .handingOver || role == .promoting
+        let state = snapshot
+        let (role, epoch, holder) = (state.role, state.epoch, state.holder)
+        let (failovers, handoffs, lastHandoff) = (state.failovers, state.handoffs, state.lastHandoffMilliseconds)
+        let isHolder = state.isHolding
         let perDatabase = databases.map {
             $0.status(role: role, now: now, heartbeatTimeoutMilliseconds: config.heartbeatTimeoutMilliseconds)
         }

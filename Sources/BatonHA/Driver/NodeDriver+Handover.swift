@@ -12,11 +12,12 @@ extension NodeDriver {
         case .none:
             return .none
         case .holdTraffic(let timer):
-            node.shared.withLock { $0.holdingTraffic = true }
+            // Closes the gate of local requests too: from here none starts on this holder.
+            update { $0.holdingTraffic = true }
             handoverTimer = timer
             return handoverRound()
         case .stopApp:
-            node.shared.withLock { $0.serving = false }
+            update { $0.serving = false }
             if let app = node.app { await app.stop(graceMilliseconds: config.appStopTimeoutMilliseconds) }
             return machine.handover(.appStopped, now: MonotonicClock.now())
         case .sealDatabases:
@@ -76,7 +77,7 @@ extension NodeDriver {
             let action = machine.handover(.timerFired(timer), now: now)
             if action != .none { return action }
         }
-        if node.shared.withLock({ $0.inFlight }) == 0 {
+        if node.requests.count == 0 {
             let action = machine.handover(.drained, now: now)
             if action != .none { return action }
         }
@@ -102,7 +103,7 @@ extension NodeDriver {
             database.feed.restarted(txid: 0, checksum: 0)
             adoptLocalCopy(database, position: position, epoch: machine.epoch)
         }
-        node.shared.withLock {
+        update {
             $0.holdingTraffic = false
             $0.holder = peer.name
             $0.holderAPI = peer.api
@@ -121,7 +122,7 @@ extension NodeDriver {
                     + node.databases.map { "\($0.name) \(report.finalTXIDs[$0.name] ?? 0)" }.joined(separator: ", ")
                 : "transaction \(txid)"
             log("handed the baton to \(report.to) at \(at) (traffic held \(report.heldMilliseconds) ms so far)")
-            node.shared.withLock { $0.lastHandoffMilliseconds = report.heldMilliseconds }
+            view.lastHandoffMilliseconds = report.heldMilliseconds
             result = .success(
                 Node.HandoffReport(from: config.name, to: report.to, txid: txid, milliseconds: report.heldMilliseconds))
         case .failed(let reason):
@@ -130,12 +131,10 @@ extension NodeDriver {
         case .leaseLost:
             log("hand-over abandoned: the lease can no longer be proven held")
             // Fencing follows; requests go to whoever holds the baton next, not held here.
-            node.shared.withLock { $0.holdingTraffic = false }
+            update { $0.holdingTraffic = false }
             result = .failure(BatonError(.preconditionFailed, "the lease was lost during the hand-over"))
         }
-        if let id = pendingHandoffID {
-            node.shared.withLock { $0.finishedHandoffs[id] = result }
-            pendingHandoffID = nil
-        }
+        pendingHandoff?.send(result)
+        pendingHandoff = nil
     }
 }

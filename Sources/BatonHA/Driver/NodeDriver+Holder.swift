@@ -12,8 +12,8 @@ extension NodeDriver {
     func startLeaseTasks() {
         stopLeaseTasks()
         let node = self.node
+        // The proxy and /primary stop at the deadline themselves (they check the lease).
         let keeper = LeaseKeeper(client: node.lease) {
-            node.shared.withLock { $0.serving = false }
             if let app = node.app, app.isRunning {
                 node.log("the lease deadline passed; killing the app")
                 await app.kill()
@@ -73,10 +73,9 @@ extension NodeDriver {
     /// for the store); restart the app if it died.
     func holderRound() async {
         guard !replicators.isEmpty else { return }
-        let (ticket, flush) = node.shared.withLock { state in
-            defer { state.flushRequested = false }
-            return (state.captureRequested, state.flushRequested)
-        }
+        let ticket = node.captureRequested
+        let flush = flushRequested
+        flushRequested = false
         serveCaptures(ticket: ticket)
         if flush || MonotonicClock.now() - lastStep >= 20 {
             lastStep = MonotonicClock.now()
@@ -93,10 +92,10 @@ extension NodeDriver {
             MonotonicClock.now() - lastAppStart > 1000
         {
             log("the app exited (status \(app.lastExit ?? -1)); starting it again")
-            node.shared.withLock { $0.serving = false }
+            update { $0.serving = false }
             do {
                 try await startApp(epoch: machine.epoch)
-                node.shared.withLock { $0.serving = true }
+                update { $0.serving = true }
             } catch {
                 log("\(error)")
             }
@@ -108,8 +107,8 @@ extension NodeDriver {
     /// drains them.
     func serveCaptures(ticket: UInt64? = nil) {
         guard !replicators.isEmpty else { return }
-        let ticket = ticket ?? node.shared.withLock { $0.captureRequested }
-        guard ticket > node.shared.withLock({ $0.captureCompleted }) else { return }
+        let ticket = ticket ?? node.captureRequested
+        guard !node.captureServed(ticket) else { return }
         for database in node.databases {
             do {
                 try replicators[database.name]?.capture()
@@ -119,8 +118,7 @@ extension NodeDriver {
                 return
             }
         }
-        node.shared.withLock { $0.captureCompleted = ticket }
-        node.progress.signal()
+        node.captureCompleted(ticket)
     }
 
     /// Ships each database's sealed files to the store in a task of its
@@ -179,7 +177,7 @@ extension NodeDriver {
             case .none:
                 preconditionFailure("the step-down machine stopped before its end")
             case .killApp:
-                node.shared.withLock { $0.serving = false }
+                update { $0.serving = false }
                 if let app = node.app { await app.kill() }
                 action = machine.handle(.appKilled)
             case .stopShipping:
@@ -229,7 +227,7 @@ extension NodeDriver {
                 action = machine.handle(.adopted(database: name))
             case .end:
                 // Whoever holds the baton now, it is not us; the proxy holds requests until the holder is known.
-                node.shared.withLock { $0.holder = nil }
+                update { $0.holder = nil }
                 log("stepped down from epoch \(epoch)")
                 return
             }
@@ -270,10 +268,10 @@ extension NodeDriver {
         startShipping()
         do {
             try await startApp(epoch: machine.epoch)
-            node.shared.withLock { $0.serving = true }
+            update { $0.serving = true }
         } catch {
             log("could not restart the app after a failed hand-over: \(error)")
         }
-        node.shared.withLock { $0.holdingTraffic = false }
+        update { $0.holdingTraffic = false }
     }
 }

@@ -71,7 +71,7 @@ extension NodeDriver {
                 }
                 for database in node.databases { try await startReplicating(database) }
                 startShipping()
-                node.shared.withLock { $0.epoch = machine.epoch }
+                update { $0.epoch = max($0.epoch, machine.epoch) }
                 return machine.promotion(.replicating)
             } catch {
                 return machine.promotion(.failed(reason: "\(error)"))
@@ -89,7 +89,7 @@ extension NodeDriver {
             case .serving:
                 // A lease lost meanwhile is noticed by the next round, which fences.
                 let serving = node.lease.mayWrite
-                node.shared.withLock {
+                update {
                     $0.holdingTraffic = false
                     $0.serving = serving
                 }
@@ -100,10 +100,10 @@ extension NodeDriver {
                 let noun = node.databases.count > 1 ? "transactions" : "transaction"
                 log("serving as holder (epoch \(machine.epoch), \(noun) \(at.joined(separator: ", ")))")
             case .failed(let reason):
-                node.shared.withLock { $0.holdingTraffic = false }
+                update { $0.holdingTraffic = false }
                 log("could not become holder: \(reason)")
             case .leaseLost:
-                node.shared.withLock { $0.holdingTraffic = false }
+                update { $0.holdingTraffic = false }
                 log("could not become holder: the lease was lost while starting")
             }
             return machine.promotionEnded(now: MonotonicClock.now())

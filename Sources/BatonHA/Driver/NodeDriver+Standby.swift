@@ -7,7 +7,7 @@ extension NodeDriver {
     func startFollowing(holder: String, epoch: UInt64) {
         for task in followers.values { task.cancel() }
         followers = [:]
-        let address = node.shared.withLock { $0.holderAPI } ?? config.peers.first { $0.name == holder }?.api
+        let address = view.holderAPI ?? config.peers.first { $0.name == holder }?.api
         guard let address else {
             log("the baton is held by \(holder), whose API address is unknown (not in the lease or in peers)")
             return

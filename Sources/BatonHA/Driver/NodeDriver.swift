@@ -32,6 +32,14 @@ final class NodeDriver {
     /// When the holder last ran a full replication step.
     var lastStep: Int64 = 0
     var shutdownSeen = false
+    /// A shutdown was asked for (SIGTERM).
+    var shutdownRequested = false
+    /// A write waits for the store: the next holder round seals and uploads at once.
+    var flushRequested = false
+    /// Commands drained from the inbox that ask for an action, served one per round.
+    var pendingCommands: [NodeInbox.Command] = []
+    /// What the driver publishes: its machine's role plus what it learned (`publish`).
+    var view = NodeSnapshot()
 
     var config: NodeConfig { node.config }
     func log(_ line: String) { node.log(line) }
@@ -103,41 +111,46 @@ final class NodeDriver {
         }
     }
 
-    /// Looks at signals, API commands, the lease and the clock, in that order.
+    /// Looks at signals, commands, the lease and the clock, in that order.
     private func nextAction() -> NodeStateMachine.Action {
         let now = MonotonicClock.now()
-        let (shutdown, commands, holderEpoch) = node.shared.withLock { state in
-            let commands = state.commands
-            state.commands.removeAll()
-            return (state.shutdownRequested, commands, state.epoch)
+        for command in node.inbox.drain() {
+            switch command {
+            case .shutdown: shutdownRequested = true
+            case .flush: flushRequested = true
+            case .epochSeen(let epoch): view.epoch = max(view.epoch, epoch)
+            case .handoff, .takeover: pendingCommands.append(command)
+            }
         }
+        defer { node.inbox.takeoverHandled() }
         // Any database's stream answering shows the holder alive (the stream is the heartbeat).
         let contact = node.databases.map { database in database.state.withLock { $0.lastContact } }.max() ?? .min
-        if shutdown, !shutdownSeen {
+        if shutdownRequested, !shutdownSeen {
             shutdownSeen = true
             log("shutting down")
             let action = machine.shutdownRequested(now: now)
             if action != .none { return action }
         }
-        for command in commands {
-            switch command {
-            case .handoff(let target, let id):
+        while !pendingCommands.isEmpty {
+            switch pendingCommands.removeFirst() {
+            case .handoff(let target, let reply):
                 let action = machine.handoffRequested(to: target, now: now)
                 if action != .none {
-                    pendingHandoffID = id
+                    pendingHandoff = reply
                     return action
                 }
-                node.shared.withLock {
-                    $0.finishedHandoffs[id] = .failure(
-                        BatonError(.usage, "\(config.name) is not serving as holder (role \(machine.role.rawValue))"))
-                }
+                reply.send(
+                    .failure(
+                        BatonError(.usage, "\(config.name) is not serving as holder (role \(machine.role.rawValue))")))
             case .takeover:
                 let action = machine.takeoverOffered(now: now)
                 if action != .none {
                     // About to serve: hold requests here instead of bouncing them back to the old holder.
-                    node.shared.withLock { $0.holdingTraffic = true }
+                    update { $0.holdingTraffic = true }
                     return action
                 }
+            default:
+                break
             }
         }
         if [.holder, .promoting, .handingOver].contains(machine.role), !node.lease.mayWrite {
@@ -146,12 +159,12 @@ final class NodeDriver {
             if case .fence = action { log("the lease can no longer be proven held; fencing") }
             if action != .none { return action }
         }
-        if machine.role == .standby, contact != .min { machine.contact(holderEpoch: holderEpoch, now: contact) }
+        if machine.role == .standby, contact != .min { machine.contact(holderEpoch: view.epoch, now: contact) }
         return machine.tick(now: now)
     }
 
     /// The hand-over request being served (answered when it ends).
-    var pendingHandoffID: UInt64?
+    var pendingHandoff: Reply<Result<Node.HandoffReport, BatonError>>?
 
     private func perform(_ action: NodeStateMachine.Action) async -> NodeStateMachine.Action {
         switch action {
@@ -165,19 +178,19 @@ final class NodeDriver {
                     startLeaseTasks()
                     return machine.acquired(epoch: epoch, now: MonotonicClock.now())
                 case .reserved(let record):
-                    node.shared.withLock { $0.holdingTraffic = false }
+                    update { $0.holdingTraffic = false }
                     log(
                         "the lease expired but names \(record.syncStandby ?? "?") as the in-sync standby: only it (or \(record.holder)) holds every acknowledged write, so this node does not take over"
                     )
                     remember(record)
                     return machine.leaseHeld(holder: record.holder, epoch: record.epoch, now: MonotonicClock.now())
                 case .held(let record):
-                    node.shared.withLock { $0.holdingTraffic = false }
+                    update { $0.holdingTraffic = false }
                     remember(record)
                     return machine.leaseHeld(holder: record.holder, epoch: record.epoch, now: MonotonicClock.now())
                 }
             } catch {
-                node.shared.withLock { $0.holdingTraffic = false }
+                update { $0.holdingTraffic = false }
                 log("cannot read the lease: \(error)")
                 return await holderFromPeers()
             }
@@ -225,43 +238,46 @@ final class NodeDriver {
     }
 
     private func remember(_ record: LeaseRecord) {
-        node.shared.withLock { state in
-            state.holder = record.holder
-            state.holderAPI = record.address.isEmpty ? nil : record.address
-            state.epoch = max(state.epoch, record.epoch)
-        }
+        view.holder = record.holder
+        view.holderAPI = record.address.isEmpty ? nil : record.address
+        view.epoch = max(view.epoch, record.epoch)
     }
 
-    /// Copies the machine's view into the shared state.
+    /// Changes what the driver publishes and publishes it at once.
+    func update(_ change: (inout NodeSnapshot) -> Void) {
+        change(&view)
+        publish()
+    }
+
+    /// Publishes the node's state: the machine's role and counts with what
+    /// the driver learned, each database's position, and the gate of local
+    /// requests (open while holding and not handing over).
     func publish() {
         let role = machine.role
-        let epoch = machine.epoch
-        let (failovers, handoffs) = (machine.failovers, machine.handoffs)
-        let holder = machine.holder
-        let holding = role == .holder || role == .promoting || role == .handingOver
+        view.role = role
+        view.epoch = max(view.epoch, machine.epoch)
+        view.failovers = machine.failovers
+        view.handoffs = machine.handoffs
+        if view.isHolding {
+            // A hand-over that offered the baton has named the new holder already.
+            if role != .handingOver {
+                view.holder = config.name
+                view.holderAPI = config.advertisedAPI
+            }
+        } else if let holder = machine.holder {
+            // Keep the last holder known (from the lease or a hand-over) until a newer one is seen:
+            // the proxy keeps forwarding there, and retries while it cannot connect.
+            view.holder = holder
+        }
         for database in node.databases {
             let sealed = replicators[database.name]?.sealedTXID
             let local = sealed ?? standbys[database.name]?.txid
             let feedLatest = database.feed.latest.txid
+            let holding = view.isHolding
             database.state.withLock { $0.localTXID = holding ? max(local ?? 0, feedLatest) : local }
         }
-        node.shared.withLock { state in
-            state.role = role
-            state.epoch = max(state.epoch, epoch)
-            state.failovers = failovers
-            state.handoffs = handoffs
-            if holding {
-                // A hand-over that offered the baton has named the new holder already.
-                if role != .handingOver {
-                    state.holder = config.name
-                    state.holderAPI = config.advertisedAPI
-                }
-            } else if let holder {
-                // Keep the last holder known (from the lease or a hand-over) until a newer one is seen:
-                // the proxy keeps forwarding there, and retries while it cannot connect.
-                state.holder = holder
-            }
-        }
+        node.requests.setOpen(role == .holder && !view.holdingTraffic)
+        node.publish(view)
     }
 
     private func finishRun() {
@@ -270,7 +286,7 @@ final class NodeDriver {
         for task in followers.values { task.cancel() }
         for replicator in replicators.values { replicator.close() }
         for copy in standbys.values { copy.close() }
-        node.shared.withLock { $0.role = .stopped }
+        publish()
         log("stopped")
     }
 }

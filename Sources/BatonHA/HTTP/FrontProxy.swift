@@ -44,7 +44,7 @@ struct FrontProxy {
             case .hold:
                 guard MonotonicClock.now() < deadline else {
                     let why = lastError.map { "last error: \($0)" } ?? "hand-over or failover in progress"
-                    let role = node.shared.withLock { $0.role.rawValue }
+                    let role = node.snapshot.role.rawValue
                     return unavailable(
                         "\(node.config.name): no node is serving the app right now (\(why); role \(role), hops \(hops))"
                     )
@@ -76,12 +76,11 @@ struct FrontProxy {
                 outgoing.body = .stream(body, length: length.map { .known(Int64($0)) } ?? .unknown)
             }
 
-            if isLocal { node.beginLocalRequest() }
             let upstream: HTTPClientResponse
             do {
                 upstream = try await PeerClient.http.execute(outgoing, timeout: .seconds(300))
             } catch {
-                if isLocal { node.endLocalRequest() }
+                if isLocal { node.requests.leave() }
                 lastError = error
                 let replayable = !flag.started.load(ordering: .relaxed) || (length == nil && !chunked)
                 if replayable, isSafeToRetry(request.method, error), MonotonicClock.now() < deadline {
@@ -102,7 +101,7 @@ struct FrontProxy {
                 case .acknowledged(let txids):
                     addTransactionHeaders(&headers, txids: txids, addressed: node.databases[0], of: node)
                 case .unconfirmed(let txids, let reason):
-                    node.endLocalRequest()
+                    node.requests.leave()
                     // Read the app's answer to its end (bounded) so the connection is released cleanly.
                     let body = upstream.body
                     Task { _ = try? await body.collect(upTo: 1 << 20) }
@@ -120,7 +119,7 @@ struct FrontProxy {
                     code: Int(upstream.status.code), reasonPhrase: upstream.status.reasonPhrase),
                 headers: headers,
                 body: ResponseBody(contentLength: contentLength) { writer in
-                    defer { if isLocal { node.endLocalRequest() } }
+                    defer { if isLocal { node.requests.leave() } }
                     for try await chunk in responseBody { try await writer.write(chunk) }
                     try await writer.finish(nil)
                 })

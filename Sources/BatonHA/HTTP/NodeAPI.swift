@@ -20,7 +20,7 @@ struct NodeAPI {
         }
         router.get("/primary") { _, _ in
             let status = node.status()
-            let serving = node.shared.withLock { $0.serving } && status.role == "holder" && node.lease.mayWrite
+            let serving = node.snapshot.serving && status.role == "holder" && node.lease.mayWrite
             return try NodeAPI.encoded(serving ? .ok : .serviceUnavailable, status)
         }
         router.get("/replica") { request, _ in
@@ -87,17 +87,16 @@ struct NodeAPI {
         }
         router.post("/takeover") { request, _ in
             if let refused = NodeAPI.refuse(request, node) { return refused }
-            // Hold requests from now on (not when the driver gets to it): the old holder
-            // forwards its held requests here as soon as this answer arrives.
-            if node.shared.withLock({ $0.role }) == .standby { node.shared.withLock { $0.holdingTraffic = true } }
-            _ = node.enqueue { _ in .takeover }
+            // The proxy holds requests from now on (not when the driver gets to it): the old
+            // holder forwards its held requests here as soon as this answer arrives.
+            node.inbox.send(.takeover)
             return NodeAPI.json(.accepted, ["status": "trying to take the baton"])
         }
         return router
     }
 
     static func isStreaming(_ node: Node) -> Bool {
-        let role = node.shared.withLock { $0.role }
+        let role = node.snapshot.role
         return role == .holder || role == .handingOver
     }
 
@@ -149,7 +148,7 @@ struct NodeAPI {
     }
 
     static func addStreamHeaders(_ response: inout Response, _ node: Node, _ database: NodeDatabase) {
-        let epoch = node.shared.withLock { $0.epoch }
+        let epoch = node.snapshot.epoch
         let start = database.state.withLock { $0.epochStartTXID }
         response.headers[HTTPField.Name("X-Baton-Epoch")!] = String(epoch)
         response.headers[HTTPField.Name("X-Baton-Epoch-Start")!] = String(start)
@@ -208,23 +207,21 @@ struct NodeAPI {
         return response
     }
 
-    /// `POST /handoff`: queues the hand-over and waits for its outcome.
+    /// `POST /handoff`: asks the driver for the hand-over and waits for its outcome.
     static func handoff(_ node: Node, to target: String?) async throws -> Response {
-        let id = node.enqueue { .handoff(to: target, id: $0) }
-        let deadline =
-            MonotonicClock.now() + node.config.handoffTimeoutMilliseconds + node.config.appStopTimeoutMilliseconds
-            + node.config.holdTimeoutMilliseconds
-        while MonotonicClock.now() < deadline {
-            if let result = node.shared.withLock({ $0.finishedHandoffs.removeValue(forKey: id) }) {
-                switch result {
-                case .success(let report): return try encoded(.ok, report)
-                case .failure(let error):
-                    return json(error.code == .usage ? .conflict : .serviceUnavailable, ["error": error.message])
-                }
-            }
-            try await Task.sleep(nanoseconds: 10_000_000)
+        let reply = Reply<Result<Node.HandoffReport, BatonError>>()
+        node.inbox.send(.handoff(to: target, reply: reply))
+        let config = node.config
+        let limit =
+            config.handoffTimeoutMilliseconds + config.appStopTimeoutMilliseconds + config.holdTimeoutMilliseconds
+        switch await reply.wait(timeoutMilliseconds: limit) {
+        case .success(let report):
+            return try encoded(.ok, report)
+        case .failure(let error):
+            return json(error.code == .usage ? .conflict : .serviceUnavailable, ["error": error.message])
+        case nil:
+            return json(.gatewayTimeout, ["error": "the hand-over did not finish in time; see the node's log"])
         }
-        return json(.gatewayTimeout, ["error": "the hand-over did not finish in time; see the node's log"])
     }
 
     static func json(_ status: HTTPResponse.Status, _ object: [String: String]) -> Response {

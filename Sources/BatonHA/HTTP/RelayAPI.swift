@@ -75,9 +75,11 @@ struct RelayAPI {
         }
         let deadline = MonotonicClock.now() + node.config.holdTimeoutMilliseconds
         while true {
-            let (role, holderAPI) = node.shared.withLock { ($0.role, $0.holderAPI) }
-            if role == .holder, node.lease.mayWrite, node.beginLocalRequestIfServing() {
-                defer { node.endLocalRequest() }
+            let state = node.snapshot
+            let (role, holderAPI) = (state.role, state.holderAPI)
+            // Counted in (unless a hand-over closed the gate), so a hand-over waits for these statements.
+            if role == .holder, node.lease.mayWrite, node.requests.enter() {
+                defer { node.requests.leave() }
                 return await runOnHolder(call)
             }
             if role == .standby, call.kind == .query, call.level == .none, let answer = await runOnCopy(call) {

@@ -58,8 +58,7 @@ struct WriteAcknowledger {
                 }
                 node.lease.requestSyncStandby(nil)
             case .waitForStore:
-                node.shared.withLock { $0.flushRequested = true }
-                node.driverWake.signal()
+                node.inbox.send(.flush)
             }
             await node.progress.wait(from: seen, timeoutMilliseconds: 20)
         }

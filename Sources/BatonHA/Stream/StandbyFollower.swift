@@ -55,7 +55,7 @@ struct StandbyFollower: Sendable {
         switch reply.status {
         case 200:
             // A deposed holder that has not noticed yet: nothing from an older epoch is applied.
-            let newest = node.shared.withLock { $0.epoch }
+            let newest = node.snapshot.epoch
             if epoch < newest {
                 log("ignored the stream of \(holderAPI): its epoch \(epoch) is older than \(newest)")
                 return 500
@@ -80,7 +80,7 @@ struct StandbyFollower: Sendable {
             }
             if records.isEmpty { database.copyGate.withLock { $0 = true } }
             let now = MonotonicClock.now()
-            node.shared.withLock { $0.epoch = max($0.epoch, epoch) }
+            if epoch > newest { node.inbox.send(.epochSeen(epoch)) }
             database.state.withLock { state in
                 state.lastContact = now
                 state.holderTXID = holderTXID
