@@ -251,4 +251,27 @@ import Testing
         #expect(node.tick(now: 10_000) == .none)
         #expect(node.takeoverOffered(now: 10_000) == .none)
     }
+
+    @Test func aStandbyKnowsWhenItNextHasSomethingToDo() {
+        var node = NodeStateMachine(name: "b", peers: peers(of: "b"), databases: ["app"], timing: timing, now: 0)
+        #expect(node.start(now: 0) == .tryAcquire)
+        #expect(node.leaseHeld(holder: "a", epoch: 3, now: 10) == .follow(holder: "a", epoch: 3))
+        node.contact(holderEpoch: 3, now: 1000)
+        // Heard from the holder at 1000: nothing to do before the heartbeat timeout runs out.
+        #expect(node.nextTick(now: 1200) == 3000)
+        #expect(node.tick(now: 2999) == .none)
+        #expect(node.tick(now: 3000) == .tryAcquire)
+        // Tried at 3000 and still silent: the next attempt is due after the retry interval.
+        #expect(node.nextTick(now: 3000) == 3500)
+        #expect(node.tick(now: 3499) == .none)
+        #expect(node.tick(now: 3500) == .tryAcquire)
+        // Contact again pushes it out.
+        node.contact(holderEpoch: 3, now: 4000)
+        #expect(node.nextTick(now: 4000) == 6000)
+        // A holder, or a node shutting down, waits for events only.
+        var holder = NodeStateMachine(name: "a", peers: peers(of: "a"), databases: ["app"], timing: timing, now: 0)
+        _ = holder.start(now: 0)
+        _ = holder.acquired(epoch: 1, now: 0)
+        #expect(holder.nextTick(now: 0) == nil)
+    }
 }

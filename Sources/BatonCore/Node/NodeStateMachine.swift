@@ -227,6 +227,21 @@ public struct NodeStateMachine: Sendable {
         return .tryAcquire
     }
 
+    /// When `tick` may next have something to do (nil: nothing is due
+    /// until an event arrives). A driver may sleep until then instead of
+    /// polling; events (contact, commands) only ever move it later or come
+    /// with their own wake-up.
+    public func nextTick(now: Int64) -> Int64? {
+        guard let watch, !shuttingDown else { return nil }
+        let retryAt = watch.lastAttempt.map { $0 + timing.leaseRetryMilliseconds } ?? now
+        if now < watch.quietUntil {
+            return holder == nil ? max(retryAt, now) : watch.quietUntil
+        }
+        if watch.offered { return now }
+        let silentAt = holder == nil ? now : watch.lastContact + timing.heartbeatTimeoutMilliseconds
+        return max(silentAt, retryAt, now)
+    }
+
     private func retryDue(_ watch: LeaseWatch, _ now: Int64) -> Bool {
         guard let lastAttempt = watch.lastAttempt else { return true }
         return now - lastAttempt >= timing.leaseRetryMilliseconds

@@ -81,17 +81,30 @@ extension NodeDriver {
             let action = machine.handover(.drained, now: now)
             if action != .none { return action }
         }
+        // Only positions a standby confirmed recently count: one that stopped asking
+        // (shut down, crashed) must not be offered the baton on an old position.
         var table: [String: [String: UInt64]] = [:]
         for database in node.databases {
-            for (peer, txid) in database.feed.peerPositions { table[peer, default: [:]][database.name] = txid }
+            let seen = database.feed.peerLastSeen
+            for (peer, txid) in database.feed.peerPositions
+            where now - (seen[peer] ?? .min / 2) < config.heartbeatTimeoutMilliseconds {
+                table[peer, default: [:]][database.name] = txid
+            }
         }
         return machine.handover(.standbyPositions(table), now: now)
     }
 
-    /// How long the driver may wait before the next hand-over round.
+    /// How long the driver may wait before the next hand-over round: until
+    /// the armed timer or the lease's own deadline (a lost lease is the one
+    /// thing nobody signals), whichever comes first; everything else it
+    /// waits for (the last request ending, a standby's confirmation, a
+    /// capture) wakes it.
     var handoverWaitMilliseconds: Int64 {
-        guard let timer = handoverTimer else { return 20 }
-        return min(20, max(timer.deadline - MonotonicClock.now(), 0))
+        let now = MonotonicClock.now()
+        var wait: Int64 = 1000
+        if let timer = handoverTimer { wait = min(wait, timer.deadline - now) }
+        if let left = node.lease.timeLeftMilliseconds { wait = min(wait, left) }
+        return max(wait, 5)
     }
 
     /// The baton is offered: stop replicating and keep each file as a standby copy.

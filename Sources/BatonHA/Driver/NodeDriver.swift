@@ -105,7 +105,11 @@ final class NodeDriver {
                         await node.driverWake.wait(from: seen, timeoutMilliseconds: handoverWaitMilliseconds)
                     }
                 default:
-                    try? await Task.sleep(nanoseconds: 50_000_000)
+                    // Nothing to do until the machine's next deadline, a command or a request.
+                    let seen = node.driverWake.version
+                    let now = MonotonicClock.now()
+                    let due = machine.nextTick(now: now).map { $0 - now } ?? 1000
+                    await node.driverWake.wait(from: seen, timeoutMilliseconds: min(max(due, 1), 1000))
                 }
             }
         }
