@@ -46,8 +46,17 @@ def holder_and_standby(cluster):
     return holder, standby
 
 
+def app_on_first_database(cluster):
+    """Has each node's demo app write only the group's first database, so that a group's
+    figures differ from a single database's by what Baton does, not by the app's work."""
+    for member in cluster.members:
+        member.app_command += f" --db '{member.db}'"
+
+
 def crash_failover(root, ttl, databases=None):
     cluster = Cluster(root, f"file://{root}/replica", ttl=ttl, databases=databases)
+    if databases:
+        app_on_first_database(cluster)
     cluster.start()
     load = None
     try:

@@ -79,6 +79,9 @@ def timed_requests(port, make_request, count, clients):
 
 def baton(mode, root, count, clients, databases=None):
     cluster = Cluster(root, f"file://{root}/replica", ttl="10s", replication=mode, databases=databases)
+    if databases:
+        from failover import app_on_first_database
+        app_on_first_database(cluster)
     cluster.start()
     try:
         holder = cluster.holder(timeout=60)

@@ -57,7 +57,7 @@ extension NodeDriver {
             }
             _ = try? await node.peers.send(
                 .POST, peer.api + "/takeover", body: Array("{}".utf8), timeoutMilliseconds: 2000)
-            becomeCopyAfterHandover(to: peer)
+            await becomeCopyAfterHandover(to: peer)
             return machine.handover(.offered, now: MonotonicClock.now())
         case .end(let outcome):
             handoverTimer = nil
@@ -108,14 +108,15 @@ extension NodeDriver {
     }
 
     /// The baton is offered: stop replicating and keep each file as a standby copy.
-    private func becomeCopyAfterHandover(to peer: NodeConfig.Peer) {
+    private func becomeCopyAfterHandover(to peer: NodeConfig.Peer) async {
+        var positions: [String: (txid: UInt64, checksum: UInt64)] = [:]
         for database in node.databases {
             guard let replicator = replicators.removeValue(forKey: database.name) else { continue }
-            let position = (replicator.sealedTXID, replicator.sealedChecksum)
+            positions[database.name] = (replicator.sealedTXID, replicator.sealedChecksum)
             replicator.close()
             database.feed.restarted(txid: 0, checksum: 0)
-            adoptLocalCopy(database, position: position, epoch: machine.epoch)
         }
+        await adoptLocalCopies(positions, epoch: machine.epoch)
         update {
             $0.holdingTraffic = false
             $0.holder = peer.name

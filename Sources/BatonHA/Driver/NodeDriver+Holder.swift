@@ -4,6 +4,7 @@ import BatonReplication
 import BatonSQLite
 import BatonStore
 import BatonSystem
+import NIOPosix
 
 extension NodeDriver {
     /// Renews the lease and watches its deadline (`LeaseKeeper`): the app
@@ -244,22 +245,56 @@ extension NodeDriver {
 
     /// Makes the database file the standby copy of `database` at `position` when it matches, else of unknown position.
     func adoptLocalCopy(_ database: NodeDatabase, position: (txid: UInt64, checksum: UInt64)?, epoch: UInt64) {
+        standbys[database.name] =
+            NodeDriver.localCopy(
+                database, position: position, epoch: epoch, log: logger(for: database))?.value
+    }
+
+    /// Adopts the files of the databases in `positions` as standby copies
+    /// at once (each is mostly waiting for its own fsyncs), on the
+    /// blocking-I/O thread pool.
+    func adoptLocalCopies(_ positions: [String: (txid: UInt64, checksum: UInt64)], epoch: UInt64) async {
+        let databases = node.databases.filter { positions[$0.name] != nil }
+        let copies = await withTaskGroup(of: (String, UncheckedBox<StandbyDatabase>?).self) { group in
+            for database in databases {
+                let position = positions[database.name]
+                let log = logger(for: database)
+                group.addTask {
+                    let copy = try? await NIOThreadPool.singleton.runIfActive {
+                        NodeDriver.localCopy(database, position: position, epoch: epoch, log: log)
+                    }
+                    return (database.name, copy ?? nil)
+                }
+            }
+            var copies: [String: UncheckedBox<StandbyDatabase>?] = [:]
+            for await (name, copy) in group { copies[name] = copy }
+            return copies
+        }
+        for database in databases { standbys[database.name] = copies[database.name]??.value }
+    }
+
+    /// The file of `database` as a standby copy at `position` when it
+    /// matches, else of unknown position; nil (logged) when it cannot be opened.
+    static func localCopy(
+        _ database: NodeDatabase, position: (txid: UInt64, checksum: UInt64)?, epoch: UInt64,
+        log: @escaping @Sendable (String) -> Void
+    ) -> UncheckedBox<StandbyDatabase>? {
         do {
             try LocalDatabase.foldWAL(database.path)
             let copy = try StandbyDatabase(
-                path: database.path, directory: database.stateDirectory + "/standby", log: logger(for: database))
+                path: database.path, directory: database.stateDirectory + "/standby", log: log)
             if let position, FileSystem.exists(database.path) {
                 do {
                     try copy.adopt(txid: position.txid, checksum: position.checksum, epoch: epoch)
                 } catch {
-                    log(database, "\(error); the local copy's position is unknown")
+                    log("\(error); the local copy's position is unknown")
                     copy.forget()
                 }
             }
-            standbys[database.name] = copy
+            return UncheckedBox(copy)
         } catch {
-            log(database, "cannot open the local copy: \(error)")
-            standbys[database.name] = nil
+            log("cannot open the local copy: \(error)")
+            return nil
         }
     }
 

@@ -53,8 +53,16 @@ final class NodeInbox: Sendable {
     /// meanwhile, instead of sending them back to the old holder.
     var takeoverPending: Bool { state.withLock { $0.takeoverPending } }
 
-    /// The driver has published what it did with the takeover offers drained so far.
-    func takeoverHandled() { state.withLock { $0.takeoverPending = false } }
+    /// The driver has published what it did with the takeover offers drained
+    /// so far (one sent meanwhile, still queued, keeps traffic held).
+    func takeoverHandled() {
+        state.withLock { state in
+            state.takeoverPending = state.commands.contains {
+                if case .takeover = $0 { return true }
+                return false
+            }
+        }
+    }
 }
 
 /// A one-time answer one task waits for and another gives.
