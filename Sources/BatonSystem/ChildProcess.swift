@@ -115,25 +115,26 @@ public final class ChildProcess: Sendable {
     /// Its exit status, waiting up to `timeoutMilliseconds` (nil: as long
     /// as it runs); nil when it still runs at the deadline.
     public func exited(timeoutMilliseconds: Int64? = nil) async -> Int32? {
-        let (id, done) = state.withLock { state -> (UInt64, Int32?) in
+        let id = state.withLock { state -> UInt64 in
             state.nextWaiter += 1
-            return (state.nextWaiter, state.exitStatus)
+            return state.nextWaiter
         }
-        if let done { return done }
-        let timer = timeoutMilliseconds.map { milliseconds in
-            Task { [self] in
-                try? await Task.sleep(nanoseconds: UInt64(max(milliseconds, 0)) * 1_000_000)
-                state.withLock { $0.waiters.removeValue(forKey: id) }?.resume(returning: nil)
-            }
-        }
-        defer { timer?.cancel() }
         return await withCheckedContinuation { continuation in
             let ended = state.withLock { state -> Int32?? in
                 if let status = state.exitStatus { return .some(status) }
                 state.waiters[id] = continuation
                 return .none
             }
-            if let ended { continuation.resume(returning: ended) }
+            if let ended {
+                continuation.resume(returning: ended)
+                return
+            }
+            // Armed only once the waiter is registered, so a deadline can never be missed.
+            guard let timeoutMilliseconds else { return }
+            Task { [self] in
+                try? await Task.sleep(nanoseconds: UInt64(max(timeoutMilliseconds, 0)) * 1_000_000)
+                state.withLock { $0.waiters.removeValue(forKey: id) }?.resume(returning: nil)
+            }
         }
     }
 
