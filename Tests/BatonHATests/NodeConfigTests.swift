@@ -186,7 +186,7 @@ import Testing
             "name: a\ndatabases: [a.db, b.db]\nstore: file:///srv/r\n", source: "baton.yml", environment: [:])
         try listed.validate()
         #expect(listed.databaseNames == ["a", "b"])
-        #expect(listed.primaryDatabasePath == "a.db")
+        #expect(listed.group?.members.first?.path == "a.db")
         let folder = try NodeConfig.parse(
             "name: a\ndatabases: {dir: storage, pattern: \"*.db\"}\nstore: file:///srv/r\n", source: "baton.yml",
             environment: [:])

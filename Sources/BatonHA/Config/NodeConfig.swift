@@ -102,9 +102,6 @@ public struct NodeConfig: Sendable, Equatable {
     /// The names of the databases the node holds (a group of one: the file's stem).
     public var databaseNames: [String] { (group ?? .single(path: database)).names }
 
-    /// The first database's file (the one `BATON_DB` and the relay's default name).
-    public var primaryDatabasePath: String { group?.members.first?.path ?? database }
-
     /// The API URL peers use for this node.
     public var advertisedAPI: String { apiAdvertise ?? "http://\(apiListen)" }
 

@@ -86,8 +86,8 @@ extension NodeDriver {
         var table: [String: [String: UInt64]] = [:]
         for database in node.databases {
             let seen = database.feed.peerLastSeen
-            for (peer, txid) in database.feed.peerPositions
-            where now - (seen[peer] ?? .min / 2) < config.heartbeatTimeoutMilliseconds {
+            for (peer, txid) in database.feed.peerPositions {
+                guard let last = seen[peer], now - last < config.heartbeatTimeoutMilliseconds else { continue }
                 table[peer, default: [:]][database.name] = txid
             }
         }
