@@ -63,6 +63,12 @@ let package = Package(
         .testTarget(
             name: "BatonReplicationTests",
             dependencies: ["BatonReplication", "BatonStore", "BatonSQLite", "BatonCore", "BatonSystem"]),
-        .testTarget(name: "BatonHATests", dependencies: ["BatonHA", "BatonReplication", "BatonCore"]),
+        .testTarget(
+            name: "BatonHATests",
+            dependencies: [
+                "BatonHA", "BatonReplication", "BatonCore", "BatonStore", "BatonSQLite", "BatonSystem",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
     ]
 )

@@ -1,10 +1,11 @@
 import BatonCore
 import BatonStore
+import BatonSystem
 import Synchronization
 
 /// Takes, renews and releases the baton (`lease.json`) in a store, driving
 /// a `LeaseStateMachine`. Expiry is judged on the store's clock; the holder's
-/// own deadline on the local monotonic clock (see the machine's safety argument).
+/// own deadline on the local monotonic clock it is given (see the machine's safety argument).
 /// One task drives renewals (`maintain`); any task may ask `mayWrite`,
 /// which only reads the deadline and never waits for a renewal in flight.
 public final class LeaseClient: Sendable {
@@ -18,6 +19,12 @@ public final class LeaseClient: Sendable {
     private let machineState: Mutex<LeaseStateMachine>
     private let timing: LeaseStateMachine.Timing
     private let syncStandbyState = Mutex(SyncStandbyState())
+    /// The holder's deadlines are measured on it.
+    public let clock: any BatonClock
+    /// Signalled when the lease changes other than by a renewal moving its
+    /// deadline on (taken, lost to another holder, released) and when a new
+    /// in-sync standby is asked for: the keeper waits on it.
+    public let changes: ChangeSignal
 
     /// The in-sync standby: what the holder wants the record to say and what it last wrote.
     private struct SyncStandbyState {
@@ -26,8 +33,13 @@ public final class LeaseClient: Sendable {
     }
 
     /// A client for `store` that will write `holder` and `address` into the record.
-    public init(store: any ObjectStore, holder: String, address: String = "", timing: LeaseStateMachine.Timing) {
+    public init(
+        store: any ObjectStore, holder: String, address: String = "", timing: LeaseStateMachine.Timing,
+        clock: any BatonClock = SystemClock()
+    ) {
         self.store = store
+        self.clock = clock
+        changes = ChangeSignal(clock: clock)
         self.holder = holder
         self.address = address
         self.timing = timing
@@ -70,7 +82,7 @@ public final class LeaseClient: Sendable {
     /// `honoringSyncStandby`, an expired record naming another node as the
     /// in-sync standby is left to that node (or to its old holder).
     public func tryAcquire(minimumEpoch: UInt64 = 0, honoringSyncStandby: Bool = false) async throws -> Attempt {
-        let sentAt = MonotonicClock.now()
+        let sentAt = clock.now()
         let current = try await LeaseClient.read(store)
         let now = try await store.storeTimeMilliseconds()
         if let current, !current.record.isExpired(atStoreTime: now) { return .held(current.record) }
@@ -89,6 +101,7 @@ public final class LeaseClient: Sendable {
             withMachine { $0.acquired(epoch: epoch, etag: etag, sentAt: sentAt) }
             // A new term starts with no standby in sync.
             syncStandbyState.withLock { $0 = SyncStandbyState() }
+            changes.signal()
             return .acquired(epoch)
         } catch let error as BatonError where error.code == .preconditionFailed {
             if let winner = try await LeaseClient.read(store) { return .held(winner.record) }
@@ -99,14 +112,14 @@ public final class LeaseClient: Sendable {
     /// Tries until `waitMilliseconds` have passed, with exponential backoff
     /// and jitter; throws `busy` naming the holder when it gives up.
     public func acquire(waitMilliseconds: Int64, minimumEpoch: UInt64 = 0) async throws -> UInt64 {
-        let started = MonotonicClock.now()
+        let started = clock.now()
         var delay: Int64 = 100
         while true {
             switch try await tryAcquire(minimumEpoch: minimumEpoch) {
             case .acquired(let epoch):
                 return epoch
             case .held(let record), .reserved(let record):
-                let waited = MonotonicClock.now() - started
+                let waited = clock.now() - started
                 guard waited < waitMilliseconds else {
                     throw BatonError(
                         .busy,
@@ -114,7 +127,7 @@ public final class LeaseClient: Sendable {
                             + "until \(LeaseRecord.format(record.expiresAtMilliseconds))")
                 }
                 let sleep = min(Int64.random(in: delay / 2...delay), waitMilliseconds - waited)
-                try await Task.sleep(nanoseconds: UInt64(max(sleep, 1)) * 1_000_000)
+                try await clock.sleep(milliseconds: max(sleep, 1))
                 delay = min(delay * 2, 5000)
             }
         }
@@ -124,12 +137,21 @@ public final class LeaseClient: Sendable {
     public var timeLeftMilliseconds: Int64? {
         withMachine { machine in
             guard case .holding(_, _, let deadline, _) = machine.state else { return nil }
-            return max(0, deadline - MonotonicClock.now())
+            return max(0, deadline - clock.now())
+        }
+    }
+
+    /// When the next renewal is due on the clock (the last one sent plus a
+    /// third of the TTL); nil when not holding.
+    public var nextRenewalMilliseconds: Int64? {
+        withMachine { machine in
+            guard case .holding(_, _, _, let lastRenewSent) = machine.state else { return nil }
+            return lastRenewSent + timing.renewEveryMilliseconds
         }
     }
 
     /// Whether writes are allowed now.
-    public var mayWrite: Bool { withMachine { $0.mayWrite(at: MonotonicClock.now()) } }
+    public var mayWrite: Bool { withMachine { $0.mayWrite(at: clock.now()) } }
 
     /// The in-sync standby the store's record names, as far as this holder
     /// wrote it (changes only when a conditional write succeeded).
@@ -141,7 +163,11 @@ public final class LeaseClient: Sendable {
     /// Asks for the record to name `standby` as in sync (nil: none); the
     /// renewing task writes it at once. Watch `recordedSyncStandby`.
     public func requestSyncStandby(_ standby: String?) {
-        syncStandbyState.withLock { $0.wanted = standby }
+        let changed = syncStandbyState.withLock { state -> Bool in
+            defer { state.wanted = standby }
+            return state.wanted != standby
+        }
+        if changed { changes.signal() }
     }
 
     /// Renews if due (or at once when the in-sync standby must change);
@@ -149,14 +175,14 @@ public final class LeaseClient: Sendable {
     @discardableResult
     public func maintain() async -> Bool {
         let (wanted, changing) = syncStandbyState.withLock { ($0.wanted, $0.wanted != $0.recorded) }
-        let now = MonotonicClock.now()
+        let now = clock.now()
         switch withMachine({ changing ? $0.renewNow(now: now) : $0.tick(now: now) }) {
         case .none:
             return mayWrite
         case .stopWrites:
             return false
         case .renew(let epoch, let etag):
-            let sentAt = MonotonicClock.now()
+            let sentAt = clock.now()
             do {
                 let now = try await store.storeTimeMilliseconds()
                 let record = LeaseRecord(
@@ -167,8 +193,9 @@ public final class LeaseClient: Sendable {
                 syncStandbyState.withLock { $0.recorded = wanted }
             } catch let error as BatonError where error.code == .preconditionFailed {
                 _ = withMachine { $0.preconditionFailed() }
+                changes.signal()
             } catch {
-                _ = withMachine { $0.renewFailed(now: MonotonicClock.now()) }
+                _ = withMachine { $0.renewFailed(now: clock.now()) }
             }
             return mayWrite
         }
@@ -180,10 +207,11 @@ public final class LeaseClient: Sendable {
         let held: (UInt64, String)? = withMachine { machine in
             guard case .holding(let epoch, let etag, _, _) = machine.state else { return nil }
             // Past the deadline there is nothing of ours left to give back.
-            let stillOurs = machine.mayWrite(at: MonotonicClock.now())
+            let stillOurs = machine.mayWrite(at: clock.now())
             machine.released()
             return stillOurs ? (epoch, etag) : nil
         }
+        changes.signal()
         guard let (epoch, etag) = held else { return }
         let record = LeaseRecord(holder: holder, address: address, epoch: epoch, expiresAtMilliseconds: 0)
         _ = try? await store.put(LeaseClient.key, data: record.encoded(), condition: .ifMatch(etag))

@@ -1,62 +1,90 @@
 import BatonCore
+import BatonSystem
 import Synchronization
 
 /// Keeps a lease taken with a `LeaseClient` for as long as it can be
-/// proven held, for the node's holder and for `baton lock`: one task renews
-/// it, another calls `onLost` the moment writes must stop (it sleeps until
-/// the lease's own deadline, so a renewal stuck on a slow store never delays
-/// fencing). `onLost` is called on every check while the lease is lost
-/// (about every 50 ms); it should be cheap when there is nothing left to stop.
+/// proven held, for the node's holder and for `baton lock`: one loop renews
+/// it when a renewal is due (a third of the TTL after the last, at once when
+/// the record must name another in-sync standby, every `retryMilliseconds`
+/// while renewals fail), another calls `onLost` the moment writes must stop
+/// (it sleeps until the lease's own deadline on the client's clock, or until
+/// the lease is lost to another holder, so a renewal stuck on a slow store
+/// never delays fencing). Between those moments neither wakes. `onLost` is
+/// called every `retryMilliseconds` while the lease is lost; it should be
+/// cheap when there is nothing left to stop.
 public final class LeaseKeeper: Sendable {
     private let client: LeaseClient
-    private let renewEveryMilliseconds: Int64
+    private let retryMilliseconds: Int64
     private let onLost: @Sendable () async -> Void
-    private let tasks = Mutex<[Task<Void, Never>]>([])
+    private let onSyncStandbyRecorded: @Sendable () -> Void
+    private let task = Mutex<Task<Void, Never>?>(nil)
     private let lostState = Mutex(false)
 
-    /// A keeper for `client`'s lease; `start` begins renewing and watching.
+    /// A keeper for `client`'s lease; `keep` (or `start`) renews and
+    /// watches. `onSyncStandbyRecorded` is called when a renewal changed the
+    /// in-sync standby the record names (writes waiting on it look again).
     public init(
-        client: LeaseClient, renewEveryMilliseconds: Int64 = 100, onLost: @escaping @Sendable () async -> Void
+        client: LeaseClient, retryMilliseconds: Int64 = 100,
+        onSyncStandbyRecorded: @escaping @Sendable () -> Void = {},
+        onLost: @escaping @Sendable () async -> Void
     ) {
         self.client = client
-        self.renewEveryMilliseconds = renewEveryMilliseconds
+        self.retryMilliseconds = retryMilliseconds
+        self.onSyncStandbyRecorded = onSyncStandbyRecorded
         self.onLost = onLost
     }
 
-    /// Whether writes had to stop at some point since `start`.
+    /// Whether writes had to stop at some point since keeping began.
     public var lost: Bool { lostState.withLock { $0 } }
 
-    /// Starts renewing and watching (again, after `stop`).
+    /// Renews and watches until the calling task is cancelled.
+    public func keep() async {
+        lostState.withLock { $0 = false }
+        let client = self.client
+        let retry = max(retryMilliseconds, 1)
+        let recorded = onSyncStandbyRecorded
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                while !Task.isCancelled {
+                    let seen = client.changes.version
+                    let before = client.recordedSyncStandby
+                    _ = await client.maintain()
+                    if client.recordedSyncStandby != before { recorded() }
+                    // A failed renewal leaves the next one due at once: it is retried after `retry`.
+                    let due = (client.nextRenewalMilliseconds ?? 0) - client.clock.now()
+                    await client.changes.wait(from: seen, timeoutMilliseconds: due > 0 ? due : retry)
+                }
+            }
+            group.addTask { [self] in
+                while !Task.isCancelled {
+                    let seen = client.changes.version
+                    guard let left = client.timeLeftMilliseconds, left > 0 else {
+                        lostState.withLock { $0 = true }
+                        await onLost()
+                        await client.changes.wait(from: seen, timeoutMilliseconds: retry)
+                        continue
+                    }
+                    // Until the deadline (a renewal moves it on: look again then) or a loss to another holder.
+                    await client.changes.wait(from: seen, timeoutMilliseconds: left)
+                }
+            }
+        }
+    }
+
+    /// Starts keeping in a task of its own (again, after `stop`).
     public func start() {
         stop()
         lostState.withLock { $0 = false }
-        let client = self.client
-        let every = UInt64(max(renewEveryMilliseconds, 1)) * 1_000_000
-        let renew = Task.detached {
-            while !Task.isCancelled {
-                _ = await client.maintain()
-                try? await Task.sleep(nanoseconds: every)
-            }
-        }
-        let watch = Task.detached { [self] in
-            while !Task.isCancelled {
-                if !client.mayWrite {
-                    lostState.withLock { $0 = true }
-                    await onLost()
-                }
-                // Wake at the deadline itself when it is nearer than the next check.
-                let left = client.timeLeftMilliseconds ?? 50
-                try? await Task.sleep(nanoseconds: UInt64(min(max(left, 1), 50)) * 1_000_000)
-            }
-        }
-        tasks.withLock { $0 = [renew, watch] }
+        let started = Task.detached { [self] in await keep() }
+        task.withLock { $0 = started }
     }
 
-    /// Stops renewing and watching (the lease itself is left as it is).
+    /// Stops what `start` began (the lease itself is left as it is).
     public func stop() {
-        for task in tasks.withLock({ tasks in
-            defer { tasks = [] }; return tasks
-        }) { task.cancel() }
+        task.withLock { task in
+            defer { task = nil }
+            return task
+        }?.cancel()
     }
 
     deinit { stop() }

@@ -9,7 +9,9 @@ import BatonSystem
 ///
 /// Puts are atomic (temp file, fsync, rename, fsync the directory), so a
 /// reader sees the old object or the new one, never a mix. Conditional puts
-/// and deletes are serialized across processes with `flock` on `root/.lock`.
+/// and deletes are serialized across processes with `flock` on `root/.lock`
+/// (held only for the check and the rename; a write waits at most
+/// `lockWaitMilliseconds` for another's, then fails retryably).
 /// ETags are derived from inode, size and modification time, which change on
 /// every replace.
 public struct FileStore: ObjectStore {
@@ -19,10 +21,16 @@ public struct FileStore: ObjectStore {
     public let metrics: StoreMetrics
 
     /// A store rooted at `root` (created on first write).
-    public init(root: String, metrics: StoreMetrics = StoreMetrics()) {
+    public init(root: String, metrics: StoreMetrics = StoreMetrics(), lockWaitMilliseconds: Int64 = 5000) {
         self.root = root
         self.metrics = metrics
+        self.lockWaitMilliseconds = lockWaitMilliseconds
     }
+
+    /// How long a conditional write waits for another process's: past it,
+    /// that process is stopped or stuck inside its check-and-rename, and the
+    /// write fails (retryably) instead of hanging.
+    let lockWaitMilliseconds: Int64
 
     /// Runs `body`, counting it under `kind` with its outcome.
     private func counted<T>(_ kind: String, up: Int64 = 0, _ body: () throws -> T) rethrows -> T {
@@ -115,18 +123,29 @@ public struct FileStore: ObjectStore {
         if condition == .none {
             try FileSystem.writeAtomically(data, to: destination)
         } else {
-            try withStoreLock {
-                let current = FileSystem.attributes(destination).map(etag)
-                switch condition {
-                case .none: break
-                case .ifNoneMatch:
-                    if current != nil { throw BatonError(.preconditionFailed, "\(displayURL)/\(key) already exists") }
-                case .ifMatch(let expected):
-                    if current != expected {
+            // Written and synced before the lock: only the check and the rename hold it, so a
+            // writer paused (SIGSTOP, a stalled disk) stalls the store's other writers for
+            // microseconds of its critical section, not for its fsync.
+            let temporary = FileSystem.temporaryPath(next: destination)
+            defer { try? FileSystem.remove(temporary) }
+            let file = try LocalFile(temporary, .createNew)
+            try file.write(data, at: 0)
+            try file.sync()
+            switch condition {
+            case .none:
+                break
+            case .ifNoneMatch:
+                guard try FileSystem.linkIfAbsent(temporary, to: destination) else {
+                    throw BatonError(.preconditionFailed, "\(displayURL)/\(key) already exists")
+                }
+            case .ifMatch(let expected):
+                try withStoreLock {
+                    guard FileSystem.attributes(destination).map(etag) == expected else {
                         throw BatonError(.preconditionFailed, "\(displayURL)/\(key) changed since it was read")
                     }
+                    try FileSystem.rename(temporary, to: destination)
                 }
-                try FileSystem.writeAtomically(data, to: destination)
+                try FileSystem.syncDirectory(FileSystem.parent(of: destination))
             }
         }
         guard let attributes = FileSystem.attributes(destination) else {
@@ -209,7 +228,17 @@ public struct FileStore: ObjectStore {
     private func withStoreLock<T>(_ body: () throws -> T) throws -> T {
         try FileSystem.makeDirectories(root)
         let lock = try LocalFile(root + "/.lock", .readWrite)
-        guard flock(lock.descriptor, LOCK_EX) == 0 else { throw LocalFile.error("cannot lock", lock.path) }
+        let started = MonotonicClock.now()
+        while flock(lock.descriptor, LOCK_EX | LOCK_NB) != 0 {
+            guard errno == EWOULDBLOCK || errno == EINTR else { throw LocalFile.error("cannot lock", lock.path) }
+            guard MonotonicClock.now() - started < lockWaitMilliseconds else {
+                throw BatonError(
+                    .io,
+                    "\(lock.path) has been locked by another process for \(DurationText.format(lockWaitMilliseconds)) (stopped or stuck in a write); retrying later"
+                )
+            }
+            usleep(1000)
+        }
         defer { flock(lock.descriptor, LOCK_UN) }
         return try body()
     }

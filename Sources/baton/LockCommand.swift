@@ -88,7 +88,7 @@ struct LockCommand: AsyncParsableCommand {
         let signals = StopSignal { signal in process.signal(signal) }
         _ = signals
         // The job is killed the moment the lease can no longer be proven held.
-        let keeper = LeaseKeeper(client: client, renewEveryMilliseconds: 200) { process.signal(SIGKILL) }
+        let keeper = LeaseKeeper(client: client, retryMilliseconds: 200) { process.signal(SIGKILL) }
         keeper.start()
         defer { keeper.stop() }
         let status = await process.exited() ?? -1

@@ -29,6 +29,31 @@ import Testing
         try await ObjectStoreConformance.racingCreatesHaveOneWinner(try freshStore())
     }
 
+    @Test func aConditionalWriteWaitsForAnotherWritersLockOnlyBriefly() async throws {
+        let root = "/tmp/baton-filestore-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+        let store = FileStore(root: root, lockWaitMilliseconds: 300)
+        let etag = try await store.put("lease.json", data: Array("one".utf8), condition: .ifNoneMatch)
+        // Another writer (here a second open file, as a paused process would hold it) keeps the lock.
+        let other = try LocalFile(root + "/.lock", .readWrite)
+        #expect(flock(other.descriptor, LOCK_EX) == 0)
+        let started = MonotonicClock.now()
+        do {
+            _ = try await store.put("lease.json", data: Array("two".utf8), condition: .ifMatch(etag))
+            Issue.record("the write went through a held lock")
+        } catch let error as BatonError {
+            #expect(error.code == .io)
+            #expect(error.message.contains("locked by another process"))
+        }
+        #expect(MonotonicClock.now() - started < 5000)
+        #expect(try await store.get("lease.json") == Array("one".utf8))
+        // Creating a new object needs no lock at all (an atomic link).
+        _ = try await store.put("other.json", data: Array("x".utf8), condition: .ifNoneMatch)
+        flock(other.descriptor, LOCK_UN)
+        _ = try await store.put("lease.json", data: Array("two".utf8), condition: .ifMatch(etag))
+        #expect(try await store.get("lease.json") == Array("two".utf8))
+        #expect(try FileSystem.list(root).filter { $0.hasPrefix(".tmp-") }.isEmpty)
+    }
+
     @Test func invalidKeysAreRefused() async throws {
         await ObjectStoreConformance.invalidKeysAreRefused(try freshStore())
     }

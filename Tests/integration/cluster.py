@@ -17,6 +17,9 @@ from pathlib import Path
 from conftest import BATON
 from s3support import free_port
 
+# A Rails 8 app's four databases: the group the group variants of the HA tests hold.
+RAILS = ["production", "production_cache", "production_queue", "production_cable"]
+
 
 def http(method, url, timeout=5.0, body=None, headers=None):
     """(status, body text); status 0 when the connection failed."""

@@ -11,10 +11,8 @@ import sqlite3
 import time
 import urllib.request
 
-from cluster import Cluster, Load, http, keys
+from cluster import RAILS, Cluster, Load, http, keys
 from conftest import baton, wait_for
-
-RAILS = ["production", "production_cache", "production_queue", "production_cable"]
 
 
 def rows(path):

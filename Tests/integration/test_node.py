@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from cluster import Cluster, Load, http, keys
+from cluster import RAILS, Cluster, Load, http, keys
 from conftest import BATON, baton
 from s3support import FaultProxy, free_port
 
@@ -29,10 +29,16 @@ def assert_roles(holder, standby):
     assert standby.get("/replica") == 200
 
 
-@pytest.mark.parametrize("kind", ["file", "s3"])
-def test_crash_failover_keeps_every_streamed_write(tmp_path, kind, request):
+def every_database(member):
+    """The names of the member's databases (None: its only one)."""
+    return list(member.dbs) or [None]
+
+
+@pytest.mark.parametrize("kind,group", [("file", False), ("s3", False), ("file", True)],
+                         ids=["file", "s3", "file-group-of-4"])
+def test_crash_failover_keeps_every_streamed_write(tmp_path, kind, group, request):
     s3_server = request.getfixturevalue("s3") if kind == "s3" else None
-    cluster = Cluster(tmp_path, store_url(kind, tmp_path, s3_server), ttl="3s")
+    cluster = Cluster(tmp_path, store_url(kind, tmp_path, s3_server), ttl="3s", databases=RAILS if group else None)
     cluster.start()
     load = None
     try:
@@ -59,16 +65,18 @@ def test_crash_failover_keeps_every_streamed_write(tmp_path, kind, request):
         print(f"\n[{kind}] crash failover: serving after {serving_at - killed_at:.2f} s, first new write after {took:.2f} s")
         assert took < 3.0 + 1.0, cluster["a"].log_text() + cluster["b"].log_text()
 
-        stored = keys(new.proxy)
         acknowledged_before = [(k, r) for k, e, _, r in load.acks if e == 1]
-        lost = [k for k, r in acknowledged_before if k not in stored]
-        # Asynchronous mode: only writes acknowledged in the last moments before the crash may be lost.
-        streamed = [k for k, r in acknowledged_before if r < killed_at - 0.5]
-        assert [k for k in streamed if k not in stored] == []
-        print(f"[{kind}] {len(acknowledged_before)} writes acknowledged before the crash, {len(lost)} lost (async)")
-        assert len(lost) <= 20
-        # Every write of the new epoch is there.
-        assert all(k in stored for k, e, _, _ in load.acks if e > 1)
+        for db in every_database(new):
+            stored = keys(new.proxy, db=db)
+            lost = [k for k, r in acknowledged_before if k not in stored]
+            # Asynchronous mode: only writes acknowledged in the last moments before the crash may be lost.
+            streamed = [k for k, r in acknowledged_before if r < killed_at - 0.5]
+            assert [k for k in streamed if k not in stored] == [], db
+            print(f"[{kind} {db or ''}] {len(acknowledged_before)} writes acknowledged before the crash, "
+                  f"{len(lost)} lost (async)")
+            assert len(lost) <= 20, db
+            # Every write of the new epoch is there.
+            assert all(k in stored for k, e, _, _ in load.acks if e > 1), db
         assert new.get("/primary") == 200 and new.status()["failovers"] == 1
         assert new.get("/replica") == 503
     finally:
@@ -130,9 +138,11 @@ def checksum_of(db):
         connection.close()
 
 
-def test_an_old_holder_keeps_its_diverged_copy_and_rejoins(tmp_path):
+@pytest.mark.parametrize("group", [False, True], ids=["one-database", "group-of-4"])
+def test_an_old_holder_keeps_its_diverged_copy_and_rejoins(tmp_path, group):
     # A long store batch window: the writes only the frozen holder has never reach the store either.
-    cluster = Cluster(tmp_path, f"file://{tmp_path}/replica", ttl="3s", batch_window="60s")
+    cluster = Cluster(tmp_path, f"file://{tmp_path}/replica", ttl="3s", batch_window="60s",
+                      databases=RAILS if group else None)
     cluster.start()
     try:
         old = cluster.holder()
@@ -164,19 +174,22 @@ def test_an_old_holder_keeps_its_diverged_copy_and_rejoins(tmp_path):
         cluster.wait_caught_up(old, new)
         # Converged: the same rows on both (the standby's copy is read while nothing writes).
         time.sleep(0.5)
-        assert checksum_of(old.db) == checksum_of(new.db)
-        stored = keys(new.proxy)
-        assert {f"new-{i}" for i in range(5)} <= stored
-        # The stream may have carried the first of them before the standby froze; the rest diverged.
-        only_old = {f"lost-{i}" for i in range(5)} - stored
-        assert only_old, "the test did not produce a divergence"
-        # Nothing silently thrown away: the diverged copy holds the writes only it had.
-        aside = sorted(old.dir.glob("app.db.diverged-*"))
-        assert aside, old.log_text()
-        copy = sqlite3.connect(f"file:{aside[0]}?mode=ro", uri=True)
-        kept = {row[0] for row in copy.execute("SELECT key FROM writes")}
-        copy.close()
-        assert only_old <= kept
+        # The demo app writes every request into each database of a group: each diverged.
+        for db in every_database(new):
+            old_path = old.dbs[db] if db else old.db
+            assert checksum_of(old_path) == checksum_of(new.dbs[db] if db else new.db), db
+            stored = keys(new.proxy, db=db)
+            assert {f"new-{i}" for i in range(5)} <= stored, db
+            # The stream may have carried the first of them before the standby froze; the rest diverged.
+            only_old = {f"lost-{i}" for i in range(5)} - stored
+            assert only_old, f"the test did not produce a divergence in {db}"
+            # Nothing silently thrown away: the diverged copy holds the writes only it had.
+            aside = sorted(old_path.parent.glob(old_path.name + ".diverged-*"))
+            assert aside, old.log_text()
+            copy = sqlite3.connect(f"file:{aside[0]}?mode=ro", uri=True)
+            kept = {row[0] for row in copy.execute("SELECT key FROM writes")}
+            copy.close()
+            assert only_old <= kept, db
         assert "diverged" in old.log_text()
     finally:
         for member in cluster.members:

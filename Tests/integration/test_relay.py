@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from cluster import Cluster, http
+from cluster import RAILS, Cluster, http
 from conftest import BATON
 
 TOKEN = "relay-secret"
@@ -69,9 +69,10 @@ def orm_round(member, tag):
 
 
 @pytest.fixture
-def cluster(tmp_path):
+def cluster(tmp_path, request):
+    """Two nodes with a token; `indirect` parametrization with a list of names makes it a group."""
     cluster = Cluster(tmp_path, f"file://{tmp_path}/replica", ttl="3s", token=TOKEN,
-                      extra_yaml="relay:\n  maxBodyBytes: 65536\n")
+                      extra_yaml="relay:\n  maxBodyBytes: 65536\n", databases=getattr(request, "param", None))
     cluster.start()
     try:
         yield cluster
@@ -241,6 +242,7 @@ def test_unauthenticated_requests_never_touch_the_database(cluster):
     assert json.loads(text)["results"][0]["values"] == [[0]], text
 
 
+@pytest.mark.parametrize("cluster", [None, RAILS], ids=["one-database", "group-of-4"], indirect=True)
 def test_relay_writes_during_a_handoff_neither_fail_nor_get_lost(cluster):
     holder, standby = pair(cluster)
     status, text = http("POST", holder.api + "/db/execute", body=b'["CREATE TABLE h (k TEXT)"]', headers=auth())

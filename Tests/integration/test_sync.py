@@ -9,7 +9,9 @@ import subprocess
 import threading
 import time
 
-from cluster import Cluster, Load, http, keys
+import pytest
+
+from cluster import RAILS, Cluster, Load, http, keys
 from conftest import BATON, wait_for
 from s3support import FaultProxy
 
@@ -131,8 +133,10 @@ def timed_write(member, key):
     return status, text, time.monotonic() - started
 
 
-def test_degrade_drops_a_silent_standby_then_the_store_holds_every_acknowledged_write(tmp_path):
-    cluster = Cluster(tmp_path, f"file://{tmp_path}/replica", ttl="3s", replication="sync")
+@pytest.mark.parametrize("group", [False, True], ids=["one-database", "group-of-4"])
+def test_degrade_drops_a_silent_standby_then_the_store_holds_every_acknowledged_write(tmp_path, group):
+    cluster = Cluster(tmp_path, f"file://{tmp_path}/replica", ttl="3s", replication="sync",
+                      databases=RAILS if group else None)
     cluster.start()
     try:
         holder, standby = named_standby(cluster)
@@ -163,8 +167,9 @@ def test_degrade_drops_a_silent_standby_then_the_store_holds_every_acknowledged_
         holder.kill()
         standby.proc.send_signal(signal.SIGCONT)
         new = cluster.holder(timeout=40, among=[standby])
-        stored = keys(new.proxy)
-        assert [key for key in acked if key not in stored] == [], new.log_text()[-3000:]
+        for db in list(new.dbs) or [None]:
+            stored = keys(new.proxy, db=db)
+            assert [key for key in acked if key not in stored] == [], (db, new.log_text()[-3000:])
     finally:
         for member in cluster.members:
             if member.proc and member.proc.poll() is None:

@@ -1,3 +1,4 @@
+import BatonSystem
 import Synchronization
 
 /// Requests running against the holder's app (through the proxy) or its

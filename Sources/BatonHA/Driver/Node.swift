@@ -1,6 +1,7 @@
 import BatonCore
 import BatonReplication
 import BatonStore
+import BatonSystem
 import Synchronization
 
 /// One HA node: what its HTTP API, front proxy and driver share. The
@@ -19,17 +20,29 @@ public final class Node: Sendable {
     let metrics: NodeMetrics
     let peers: PeerClient
     let log: @Sendable (String) -> Void
+    /// Every deadline of the node is measured on it (a `ManualClock` in driver tests).
+    let clock: any BatonClock
     /// Signalled when a standby confirms a position, the store confirms an
     /// upload, or the driver finished a capture: acknowledgements wait on it.
-    let progress = ChangeSignal()
+    let progress: ChangeSignal
     /// Wakes the driver before its next round is due (a command, a capture, the last request ending).
-    let driverWake = ChangeSignal()
+    let driverWake: ChangeSignal
     /// Wakes the holder's shipping task (a write waits for the store).
-    let shipperWake = ChangeSignal()
+    let shipperWake: ChangeSignal
+    /// Signalled whenever what a request's route depends on may have
+    /// changed: the driver published, a standby copy applied transactions,
+    /// a takeover offer was handled. The proxy and the relay wait on it
+    /// while they hold a request.
+    let changes: ChangeSignal
+    /// Signalled each time the driver has done everything due and waits
+    /// (tests use it to know a moved clock has been looked at).
+    let driverIdle: ChangeSignal
     /// Commands for the driver.
     let inbox: NodeInbox
     /// Requests running on this holder (a hand-over closes their gate and waits for them).
     let requests: LocalRequests
+    /// The long-running parts the driver gives work to by role (services of the node's group).
+    let workers: NodeWorkers
     private let published = Mutex(NodeSnapshot())
     private let captures = Mutex(Captures())
 
@@ -43,7 +56,10 @@ public final class Node: Sendable {
     var snapshot: NodeSnapshot { published.withLock { $0 } }
 
     /// Replaces the published snapshot (the driver only).
-    func publish(_ snapshot: NodeSnapshot) { published.withLock { $0 = snapshot } }
+    func publish(_ snapshot: NodeSnapshot) {
+        published.withLock { $0 = snapshot }
+        changes.signal()
+    }
 
     /// What a finished hand-over reports to `baton handoff`.
     public struct HandoffReport: Codable, Sendable, Equatable {
@@ -58,23 +74,41 @@ public final class Node: Sendable {
     }
 
     /// A node with `config`, its store opened, not yet running.
-    public init(config: NodeConfig, log: @escaping @Sendable (String) -> Void) throws {
+    public convenience init(config: NodeConfig, log: @escaping @Sendable (String) -> Void) throws {
+        try self.init(config: config, clock: SystemClock(), log: log)
+    }
+
+    /// A node on `clock` whose stores (the lease's and each database's)
+    /// are wrapped by `wrapStore` (tests put faults between the node and its store).
+    init(
+        config: NodeConfig, clock: any BatonClock,
+        wrapStore: (any ObjectStore) -> any ObjectStore = { $0 }, log: @escaping @Sendable (String) -> Void
+    ) throws {
         try config.validate()
         self.config = config
+        self.clock = clock
+        progress = ChangeSignal(clock: clock)
+        driverWake = ChangeSignal(clock: clock)
+        shipperWake = ChangeSignal(clock: clock)
+        driverIdle = ChangeSignal(clock: clock)
+        changes = ChangeSignal(clock: clock)
         let metrics = StoreMetrics()
         storeMetrics = metrics
         let storeURL = try StoreURL(config.store)
-        store = try storeURL.open(metrics: metrics)
+        store = wrapStore(try storeURL.open(metrics: metrics))
         let group = config.group ?? .single(path: config.database)
         databases = try group.members.map { member in
-            NodeDatabase(member: member, store: try storeURL.replica(of: member, in: group).open(metrics: metrics))
+            NodeDatabase(
+                member: member, store: wrapStore(try storeURL.replica(of: member, in: group).open(metrics: metrics)),
+                clock: clock)
         }
         lease = LeaseClient(
             store: store, holder: config.name, address: config.advertisedAPI,
-            timing: LeaseStateMachine.Timing(ttlMilliseconds: config.leaseTTLMilliseconds))
+            timing: LeaseStateMachine.Timing(ttlMilliseconds: config.leaseTTLMilliseconds), clock: clock)
         app = config.appCommand.map { AppSupervisor(command: $0, environment: config.appEnvironment, log: log) }
         inbox = NodeInbox(wake: driverWake)
         requests = LocalRequests(idle: driverWake)
+        workers = NodeWorkers(databases: group.names)
         self.metrics = NodeMetrics(storeMetrics: metrics, databases: group.names)
         peers = PeerClient(token: config.token)
         self.log = log
@@ -131,7 +165,7 @@ public final class Node: Sendable {
             return captures.requested
         }
         driverWake.signal()
-        let deadline = MonotonicClock.now() + timeoutMilliseconds
+        let deadline = clock.now() + timeoutMilliseconds
         while true {
             let seen = progress.version
             let done = captures.withLock { $0.completed >= ticket }
@@ -139,7 +173,7 @@ public final class Node: Sendable {
             // Not the holder any more (fenced, its feed reset): no TXID of ours means anything now.
             guard role == .holder || role == .handingOver else { return nil }
             if done { return Dictionary(uniqueKeysWithValues: databases.map { ($0.name, $0.feed.latest.txid) }) }
-            let now = MonotonicClock.now()
+            let now = clock.now()
             guard now < deadline else { return nil }
             await progress.wait(from: seen, timeoutMilliseconds: deadline - now)
         }
@@ -164,7 +198,7 @@ public final class Node: Sendable {
     /// node the first database's TXID, the largest lag, and streaming only
     /// when every database streams.
     func status() -> NodeStatus {
-        let now = MonotonicClock.now()
+        let now = clock.now()
         let appRunning = app?.isRunning ?? false
         let leaseLeft = lease.timeLeftMilliseconds
         let syncStandby = lease.recordedSyncStandby

@@ -1,6 +1,7 @@
 import BatonCore
 import BatonReplication
 import BatonStore
+import BatonSystem
 import Synchronization
 
 /// One database of the node's group: its file, its replica in the store
@@ -18,7 +19,7 @@ final class NodeDatabase: Sendable {
     /// Baton's files for it (sealed files awaiting upload, the standby's position).
     let stateDirectory: String
     /// The holder's recent transactions of this database, for standbys.
-    let feed = TransactionFeed()
+    let feed: TransactionFeed
     /// A standby's copy: held while the follower applies a batch and while
     /// the relay API reads it; true while the copy is a known commit state.
     let copyGate = Mutex(false)
@@ -41,7 +42,8 @@ final class NodeDatabase: Sendable {
         var storedTXID: UInt64 = 0
     }
 
-    init(member: DatabaseGroup.Member, store: any ObjectStore) {
+    init(member: DatabaseGroup.Member, store: any ObjectStore, clock: any BatonClock) {
+        feed = TransactionFeed(clock: clock)
         name = member.name
         path = member.path
         self.store = store

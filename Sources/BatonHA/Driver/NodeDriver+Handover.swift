@@ -19,7 +19,7 @@ extension NodeDriver {
         case .stopApp:
             update { $0.serving = false }
             if let app = node.app { await app.stop(graceMilliseconds: config.appStopTimeoutMilliseconds) }
-            return machine.handover(.appStopped, now: MonotonicClock.now())
+            return machine.handover(.appStopped, now: clock.now())
         case .sealDatabases:
             // From here the hand-over uploads the last files itself.
             await stopShipping()
@@ -31,7 +31,7 @@ extension NodeDriver {
                 }
             }
             let finals = Dictionary(uniqueKeysWithValues: node.databases.map { ($0.name, $0.feed.latest.txid) })
-            return machine.handover(.sealed(finals), now: MonotonicClock.now())
+            return machine.handover(.sealed(finals), now: clock.now())
         case .awaitStandby(let timer):
             handoverTimer = timer
             return handoverRound()
@@ -46,11 +46,12 @@ extension NodeDriver {
                     succeeded = false
                 }
             }
-            return machine.handover(.uploaded(succeeded: succeeded), now: MonotonicClock.now())
+            return machine.handover(.uploaded(succeeded: succeeded), now: clock.now())
         case .releaseLease:
-            stopLeaseTasks()
+            // No renewal may be in flight: one landing after the release would hold the lease again.
+            await stopLeaseTasks()
             await node.lease.release()
-            return machine.handover(.released, now: MonotonicClock.now())
+            return machine.handover(.released, now: clock.now())
         case .offerTakeover(let chosen):
             guard let peer = config.peers.first(where: { $0.name == chosen }) else {
                 preconditionFailure("the hand-over chose \(chosen), which is not a peer")
@@ -58,11 +59,11 @@ extension NodeDriver {
             _ = try? await node.peers.send(
                 .POST, peer.api + "/takeover", body: Array("{}".utf8), timeoutMilliseconds: 2000)
             await becomeCopyAfterHandover(to: peer)
-            return machine.handover(.offered, now: MonotonicClock.now())
+            return machine.handover(.offered, now: clock.now())
         case .end(let outcome):
             handoverTimer = nil
             finishHandover(outcome)
-            return machine.handoverEnded(now: MonotonicClock.now())
+            return machine.handoverEnded(now: clock.now())
         }
     }
 
@@ -71,7 +72,7 @@ extension NodeDriver {
     /// standbys' positions.
     func handoverRound() -> NodeStateMachine.Action {
         serveCaptures()
-        let now = MonotonicClock.now()
+        let now = clock.now()
         if let timer = handoverTimer, now >= timer.deadline {
             handoverTimer = nil
             let action = machine.handover(.timerFired(timer), now: now)
@@ -100,7 +101,7 @@ extension NodeDriver {
     /// waits for (the last request ending, a standby's confirmation, a
     /// capture) wakes it.
     var handoverWaitMilliseconds: Int64 {
-        let now = MonotonicClock.now()
+        let now = clock.now()
         var wait: Int64 = 1000
         if let timer = handoverTimer { wait = min(wait, timer.deadline - now) }
         if let left = node.lease.timeLeftMilliseconds { wait = min(wait, left) }

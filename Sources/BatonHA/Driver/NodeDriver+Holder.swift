@@ -10,26 +10,26 @@ extension NodeDriver {
     /// Renews the lease and watches its deadline (`LeaseKeeper`): the app
     /// is killed the moment the lease can no longer be proven held,
     /// whatever the driver is busy with (a slow upload must not delay fencing).
-    func startLeaseTasks() {
-        stopLeaseTasks()
+    /// In sync mode the sync monitor runs beside it.
+    func startLeaseTasks() async {
         let node = self.node
         // The proxy and /primary stop at the deadline themselves (they check the lease).
-        let keeper = LeaseKeeper(client: node.lease) {
+        let keeper = LeaseKeeper(client: node.lease, onSyncStandbyRecorded: { node.progress.signal() }) {
             if let app = node.app, app.isRunning {
                 node.log("the lease deadline passed; killing the app")
                 await app.kill()
             }
         }
-        keeper.start()
-        leaseKeeper = keeper
-        if config.replicationMode == .sync { syncMonitor = Task.detached { await SyncMonitor(node: node).run() } }
+        await node.workers.lease.begin { await keeper.keep() }
+        if config.replicationMode == .sync {
+            await node.workers.syncMonitor.begin { await SyncMonitor(node: node).run() }
+        }
     }
 
-    func stopLeaseTasks() {
-        leaseKeeper?.stop()
-        leaseKeeper = nil
-        syncMonitor?.cancel()
-        syncMonitor = nil
+    /// Stops renewing (and the sync monitor); returns once no renewal is in flight.
+    func stopLeaseTasks() async {
+        await node.workers.syncMonitor.end()
+        await node.workers.lease.end()
     }
 
     /// The environment the app gets: `BATON_DB` (the first database),
@@ -50,10 +50,10 @@ extension NodeDriver {
     func startApp(epoch: UInt64) async throws {
         guard let app = node.app else { return }
         try app.start(extra: appEnvironment(epoch: epoch))
-        lastAppStart = MonotonicClock.now()
+        lastAppStart = clock.now()
         guard let ready = config.appReadyURL else { return }
-        let deadline = MonotonicClock.now() + config.appStartTimeoutMilliseconds
-        while MonotonicClock.now() < deadline {
+        let deadline = clock.now() + config.appStartTimeoutMilliseconds
+        while clock.now() < deadline {
             guard app.isRunning else {
                 throw BatonError(.io, "the app exited during start (status \(app.lastExit ?? -1))")
             }
@@ -62,7 +62,8 @@ extension NodeDriver {
             {
                 return
             }
-            try await Task.sleep(nanoseconds: 50_000_000)
+            // The app signals nothing when it is ready: asking again is the only way.
+            try await clock.sleep(milliseconds: 50)
         }
         await app.stop(graceMilliseconds: config.appStopTimeoutMilliseconds)
         throw BatonError(
@@ -78,8 +79,8 @@ extension NodeDriver {
         let flush = flushRequested
         flushRequested = false
         serveCaptures(ticket: ticket)
-        if flush || MonotonicClock.now() - lastStep >= 20 {
-            lastStep = MonotonicClock.now()
+        if flush || clock.now() - lastStep >= 20 {
+            lastStep = clock.now()
             for database in node.databases {
                 do {
                     try replicators[database.name]?.stepLocally(flushAll: flush)
@@ -90,7 +91,7 @@ extension NodeDriver {
             if flush { node.shipperWake.signal() }
         }
         if let app = node.app, !app.isRunning, node.lease.mayWrite,
-            MonotonicClock.now() - lastAppStart > 1000
+            clock.now() - lastAppStart > 1000
         {
             log("the app exited (status \(app.lastExit ?? -1)); starting it again")
             update { $0.serving = false }
@@ -123,47 +124,46 @@ extension NodeDriver {
     }
 
     /// Ships each database's sealed files to the store in a task of its
-    /// own, so a slow or failing store never delays capture, the standby's
-    /// stream or a write waiting for its TXID. Publishes what the store confirmed.
-    func startShipping() {
+    /// own (its `NodeWorker`), so a slow or failing store never delays
+    /// capture, the standby's stream or a write waiting for its TXID.
+    /// Publishes what the store confirmed.
+    func startShipping() async {
         let node = self.node
         for database in node.databases {
-            guard let shipper = replicators[database.name]?.shipper else { continue }
+            guard let shipper = replicators[database.name]?.shipper,
+                let worker = node.workers.shippers[database.name]
+            else { continue }
             let log = logger(for: database)
-            shipping.append(
-                Task.detached {
-                    var failing = false
-                    while !Task.isCancelled {
-                        let seen = node.shipperWake.version
-                        // A holder that cannot prove its lease writes nothing more to the store.
-                        if node.lease.mayWrite {
-                            do {
-                                try await shipper.ship()
-                                if failing { log("the store accepts uploads again") }
-                                failing = false
-                            } catch {
-                                if !failing { log("store: \(error); retrying") }
-                                failing = true
-                            }
-                            let stored = shipper.storedTXID
-                            let advanced = database.state.withLock { state -> Bool in
-                                defer { state.storedTXID = max(state.storedTXID, stored) }
-                                return stored > state.storedTXID
-                            }
-                            if advanced { node.progress.signal() }
+            await worker.begin {
+                var failing = false
+                while !Task.isCancelled {
+                    let seen = node.shipperWake.version
+                    // A holder that cannot prove its lease writes nothing more to the store.
+                    if node.lease.mayWrite {
+                        do {
+                            try await shipper.ship()
+                            if failing { log("the store accepts uploads again") }
+                            failing = false
+                        } catch {
+                            if !failing { log("store: \(error); retrying") }
+                            failing = true
                         }
-                        await node.shipperWake.wait(from: seen, timeoutMilliseconds: failing ? 500 : 50)
+                        let stored = shipper.storedTXID
+                        let advanced = database.state.withLock { state -> Bool in
+                            defer { state.storedTXID = max(state.storedTXID, stored) }
+                            return stored > state.storedTXID
+                        }
+                        if advanced { node.progress.signal() }
                     }
-                })
+                    await node.shipperWake.wait(from: seen, timeoutMilliseconds: failing ? 500 : 50)
+                }
+            }
         }
     }
 
-    /// Stops the shipping tasks and waits until no upload is in flight.
+    /// Stops every shipper and waits until no upload is in flight.
     func stopShipping() async {
-        let tasks = shipping
-        shipping = []
-        for task in tasks { task.cancel() }
-        for task in tasks { await task.value }
+        for worker in node.workers.shippers.values { await worker.end() }
     }
 
     /// Stops being holder (fencing): runs a `StepDownStateMachine` to its
@@ -182,7 +182,7 @@ extension NodeDriver {
                 if let app = node.app { await app.kill() }
                 action = machine.handle(.appKilled)
             case .stopShipping:
-                stopLeaseTasks()
+                await stopLeaseTasks()
                 await stopShipping()
                 action = machine.handle(.shippingStopped)
             case .seal(let name):
@@ -205,7 +205,7 @@ extension NodeDriver {
             case .keepUnconfirmedAside(let name):
                 let database = member(name)
                 if let replicator = replicators[name] {
-                    let aside = "\(database.stateDirectory)/unconfirmed-epoch-\(epoch)-\(MonotonicClock.now())"
+                    let aside = "\(database.stateDirectory)/unconfirmed-epoch-\(epoch)-\(clock.now())"
                     do {
                         let count = try replicator.pendingFiles().count
                         try FileSystem.rename(replicator.pendingDirectory, to: aside)
@@ -300,7 +300,7 @@ extension NodeDriver {
 
     /// A hand-over could not finish: serve again.
     func resumeHolding() async {
-        startShipping()
+        await startShipping()
         do {
             try await startApp(epoch: machine.epoch)
             update { $0.serving = true }

@@ -70,7 +70,7 @@ extension NodeDriver {
                     try openReplicator(database, afterTXID: after[database.name] ?? 0)
                 }
                 for database in node.databases { try await startReplicating(database) }
-                startShipping()
+                await startShipping()
                 update { $0.epoch = max($0.epoch, machine.epoch) }
                 return machine.promotion(.replicating)
             } catch {
@@ -106,7 +106,7 @@ extension NodeDriver {
                 update { $0.holdingTraffic = false }
                 log("could not become holder: the lease was lost while starting")
             }
-            return machine.promotionEnded(now: MonotonicClock.now())
+            return machine.promotionEnded(now: clock.now())
         }
     }
 

@@ -7,8 +7,9 @@ import Foundation
 
 /// Runs a node: the one task that owns the role machine, the replicators
 /// (holder) and the standby copies of every database of the group, performs
-/// the machine's actions, and publishes the node's state for the API and
-/// the proxy.
+/// the machine's actions, gives the node's workers (`NodeWorkers`) the work
+/// its role needs, and publishes the node's state for the API and the
+/// proxy. Every deadline is read from the node's clock.
 final class NodeDriver {
     let node: Node
     var machine: NodeStateMachine
@@ -16,14 +17,6 @@ final class NodeDriver {
     var replicators: [String: Replicator] = [:]
     /// Standby: each database's copy, by name (nil while it cannot be opened).
     var standbys: [String: StandbyDatabase] = [:]
-    /// Standby: each database's stream, by name.
-    var followers: [String: Task<Void, Never>] = [:]
-    /// Holder: renews the lease and kills the app at its deadline.
-    var leaseKeeper: LeaseKeeper?
-    /// Holder in sync mode: names a standby in sync once it keeps up.
-    var syncMonitor: Task<Void, Never>?
-    /// The holder's uploads to the store, one task per database (`startShipping`).
-    var shipping: [Task<Void, Never>] = []
     var lastAppStart: Int64 = 0
     /// What the promotion in progress learned so far, per database.
     var promotionFacts: [String: PromotionFacts] = [:]
@@ -42,6 +35,7 @@ final class NodeDriver {
     var view = NodeSnapshot()
 
     var config: NodeConfig { node.config }
+    var clock: any BatonClock { node.clock }
     func log(_ line: String) { node.log(line) }
 
     /// Logs a line about one database (named when the group has several).
@@ -66,7 +60,7 @@ final class NodeDriver {
                 handover: .init(
                     drainMilliseconds: config.holdTimeoutMilliseconds / 2,
                     confirmMilliseconds: config.handoffTimeoutMilliseconds)),
-            now: MonotonicClock.now())
+            now: node.clock.now())
     }
 
     /// Runs until shut down (`Node.requestShutdown`), handing the baton over first when holding it.
@@ -81,11 +75,11 @@ final class NodeDriver {
             }
         }
         publish()
-        var action = machine.start(now: MonotonicClock.now())
+        var action = machine.start(now: clock.now())
         while true {
             while action != .none {
                 if action == .exit {
-                    finishRun()
+                    await finishRun()
                     return
                 }
                 action = await perform(action)
@@ -97,18 +91,21 @@ final class NodeDriver {
                 case .holder:
                     let seen = node.driverWake.version
                     await holderRound()
+                    node.driverIdle.signal()
                     await node.driverWake.wait(from: seen, timeoutMilliseconds: 20)
                 case .handingOver:
                     let seen = node.driverWake.version
                     action = handoverRound()
                     if action == .none {
+                        node.driverIdle.signal()
                         await node.driverWake.wait(from: seen, timeoutMilliseconds: handoverWaitMilliseconds)
                     }
                 default:
                     // Nothing to do until the machine's next deadline, a command or a request.
                     let seen = node.driverWake.version
-                    let now = MonotonicClock.now()
+                    let now = clock.now()
                     let due = machine.nextTick(now: now).map { $0 - now } ?? 1000
+                    node.driverIdle.signal()
                     await node.driverWake.wait(from: seen, timeoutMilliseconds: min(max(due, 1), 1000))
                 }
             }
@@ -117,7 +114,7 @@ final class NodeDriver {
 
     /// Looks at signals, commands, the lease and the clock, in that order.
     private func nextAction() -> NodeStateMachine.Action {
-        let now = MonotonicClock.now()
+        let now = clock.now()
         for command in node.inbox.drain() {
             switch command {
             case .shutdown: shutdownRequested = true
@@ -126,7 +123,7 @@ final class NodeDriver {
             case .handoff, .takeover: pendingCommands.append(command)
             }
         }
-        defer { node.inbox.takeoverHandled() }
+        defer { if node.inbox.takeoverHandled() { node.changes.signal() } }
         // Any database's stream answering shows the holder alive (the stream is the heartbeat).
         let contact = node.databases.map { database in database.state.withLock { $0.lastContact } }.max() ?? .min
         if shutdownRequested, !shutdownSeen {
@@ -179,19 +176,19 @@ final class NodeDriver {
                 switch try await node.lease.tryAcquire(minimumEpoch: machine.epoch, honoringSyncStandby: true) {
                 case .acquired(let epoch):
                     log("took the baton (epoch \(epoch))")
-                    startLeaseTasks()
-                    return machine.acquired(epoch: epoch, now: MonotonicClock.now())
+                    await startLeaseTasks()
+                    return machine.acquired(epoch: epoch, now: clock.now())
                 case .reserved(let record):
                     update { $0.holdingTraffic = false }
                     log(
                         "the lease expired but names \(record.syncStandby ?? "?") as the in-sync standby: only it (or \(record.holder)) holds every acknowledged write, so this node does not take over"
                     )
                     remember(record)
-                    return machine.leaseHeld(holder: record.holder, epoch: record.epoch, now: MonotonicClock.now())
+                    return machine.leaseHeld(holder: record.holder, epoch: record.epoch, now: clock.now())
                 case .held(let record):
                     update { $0.holdingTraffic = false }
                     remember(record)
-                    return machine.leaseHeld(holder: record.holder, epoch: record.epoch, now: MonotonicClock.now())
+                    return machine.leaseHeld(holder: record.holder, epoch: record.epoch, now: clock.now())
                 }
             } catch {
                 update { $0.holdingTraffic = false }
@@ -204,19 +201,19 @@ final class NodeDriver {
                 let storeNow = try await node.store.storeTimeMilliseconds()
                 guard record.holder != config.name, !record.isExpired(atStoreTime: storeNow) else { return .none }
                 remember(record)
-                return machine.leaseHeld(holder: record.holder, epoch: record.epoch, now: MonotonicClock.now())
+                return machine.leaseHeld(holder: record.holder, epoch: record.epoch, now: clock.now())
             } catch {
                 log("cannot read the lease: \(error)")
                 return await holderFromPeers()
             }
         case .follow(let holder, let epoch):
-            startFollowing(holder: holder, epoch: epoch)
+            await startFollowing(holder: holder, epoch: epoch)
             return .none
         case .promotion(let step):
             return await performPromotion(step)
         case .fence(let epoch):
             await stepDown(epoch: epoch)
-            return machine.steppedDown(now: MonotonicClock.now())
+            return machine.steppedDown(now: clock.now())
         case .handover(let step):
             return await performHandover(step)
         case .resumeHolding:
@@ -236,7 +233,7 @@ final class NodeDriver {
                 status.role == NodeStateMachine.Role.holder.rawValue, status.epoch >= machine.epoch
             else { continue }
             remember(LeaseRecord(holder: peer.name, address: peer.api, epoch: status.epoch, expiresAtMilliseconds: 0))
-            return machine.leaseHeld(holder: peer.name, epoch: status.epoch, now: MonotonicClock.now())
+            return machine.leaseHeld(holder: peer.name, epoch: status.epoch, now: clock.now())
         }
         return .none
     }
@@ -284,10 +281,8 @@ final class NodeDriver {
         node.publish(view)
     }
 
-    private func finishRun() {
-        stopLeaseTasks()
-        for task in shipping { task.cancel() }
-        for task in followers.values { task.cancel() }
+    private func finishRun() async {
+        for worker in node.workers.all { await worker.end() }
         for replicator in replicators.values { replicator.close() }
         for copy in standbys.values { copy.close() }
         publish()

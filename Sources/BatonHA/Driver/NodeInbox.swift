@@ -1,5 +1,6 @@
 import BatonCore
 import BatonReplication
+import BatonSystem
 import Synchronization
 
 /// Commands for the driver from the API, the proxy, the relay, the stream
@@ -55,12 +56,16 @@ final class NodeInbox: Sendable {
 
     /// The driver has published what it did with the takeover offers drained
     /// so far (one sent meanwhile, still queued, keeps traffic held).
-    func takeoverHandled() {
+    /// Returns whether the flag changed.
+    @discardableResult
+    func takeoverHandled() -> Bool {
         state.withLock { state in
+            let was = state.takeoverPending
             state.takeoverPending = state.commands.contains {
                 if case .takeover = $0 { return true }
                 return false
             }
+            return was != state.takeoverPending
         }
     }
 }
@@ -68,9 +73,14 @@ final class NodeInbox: Sendable {
 /// A one-time answer one task waits for and another gives.
 final class Reply<Value: Sendable>: Sendable {
     private let value = Mutex<Value?>(nil)
-    private let given = ChangeSignal()
+    private let given: ChangeSignal
+    private let clock: any BatonClock
 
-    init() {}
+    /// A reply whose wait times out on `clock`.
+    init(clock: any BatonClock) {
+        self.clock = clock
+        given = ChangeSignal(clock: clock)
+    }
 
     /// Gives the answer (only the first counts).
     func send(_ answer: Value) {
@@ -82,13 +92,16 @@ final class Reply<Value: Sendable>: Sendable {
         if first { given.signal() }
     }
 
+    /// The answer, if it came.
+    var answer: Value? { value.withLock { $0 } }
+
     /// The answer, waiting up to `timeoutMilliseconds`; nil if none came.
     func wait(timeoutMilliseconds: Int64) async -> Value? {
-        let deadline = MonotonicClock.now() + timeoutMilliseconds
+        let deadline = clock.now() + timeoutMilliseconds
         while true {
             let seen = given.version
             if let answer = value.withLock({ $0 }) { return answer }
-            let left = deadline - MonotonicClock.now()
+            let left = deadline - clock.now()
             guard left > 0 else { return nil }
             await given.wait(from: seen, timeoutMilliseconds: left)
         }

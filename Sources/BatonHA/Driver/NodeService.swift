@@ -3,10 +3,11 @@ import Hummingbird
 import Logging
 import ServiceLifecycle
 
-/// Runs a node's three services in one group: the front proxy, the node API
-/// and the driver. SIGTERM/SIGINT shut the driver down first (a holder
-/// hands over), then the API, then the proxy, which finishes the requests
-/// it holds or forwards.
+/// Runs a node's services in one group: the front proxy, the node API, the
+/// workers (`NodeWorkers`) and the driver. SIGTERM/SIGINT shut the driver
+/// down first (a holder hands over, with its lease keeper still renewing),
+/// then the workers, the API, and last the proxy, which finishes the
+/// requests it holds or forwards.
 public struct NodeService: Service {
     let node: Node
 
@@ -40,12 +41,23 @@ public struct NodeService: Service {
             router: NodeAPI(node: node).router(),
             configuration: .init(address: .hostname(api.host, port: api.port), serverName: nil), logger: logger)
         services.append(.init(service: apiApp, successTerminationBehavior: .gracefullyShutdownGroup))
-        services.append(
-            .init(
-                service: NodeService(node: node), successTerminationBehavior: .gracefullyShutdownGroup,
-                failureTerminationBehavior: .gracefullyShutdownGroup))
+        services += core(node)
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+    }
+
+    /// The node without its HTTP servers: its workers, then the driver
+    /// (shut down first, since it still uses them while handing over).
+    static func core(_ node: Node) -> [ServiceGroupConfiguration.ServiceConfiguration] {
+        node.workers.all.map {
+            .init(
+                service: $0, successTerminationBehavior: .gracefullyShutdownGroup,
+                failureTerminationBehavior: .gracefullyShutdownGroup)
+        } + [
+            .init(
+                service: NodeService(node: node), successTerminationBehavior: .gracefullyShutdownGroup,
+                failureTerminationBehavior: .gracefullyShutdownGroup)
+        ]
     }
 }

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import BatonCore
 import BatonReplication
+import BatonSystem
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -33,30 +34,34 @@ struct FrontProxy {
 
     static func forward(_ request: Request, context: ProxyRequestContext, node: Node) async throws -> Response {
         let hops = request.headers[hopHeader].flatMap { Int($0) } ?? 0
-        let deadline = MonotonicClock.now() + node.config.holdTimeoutMilliseconds
+        let deadline = node.clock.now() + node.config.holdTimeoutMilliseconds
         let flag = TrackedBody<RequestBody>.Flag()
         let body = TrackedBody(base: request.body, flag: flag)
         var lastError: Error?
         while true {
+            let seen = node.changes.version
             let route = node.route(hops: hops)
             let target: String
             switch route {
             case .hold:
-                guard MonotonicClock.now() < deadline else {
+                let now = node.clock.now()
+                guard now < deadline else {
                     let why = lastError.map { "last error: \($0)" } ?? "hand-over or failover in progress"
                     let role = node.snapshot.role.rawValue
                     return unavailable(
                         "\(node.config.name): no node is serving the app right now (\(why); role \(role), hops \(hops))"
                     )
                 }
-                try await Task.sleep(nanoseconds: 10_000_000)
+                // Held until the node's state changes (a holder serves, a takeover is answered).
+                await node.changes.wait(from: seen, timeoutMilliseconds: deadline - now)
+                try Task.checkCancellation()
                 continue
             case .local(let upstream):
                 target = upstream
             case .peer(let proxy):
                 // A request that was already forwarded to us comes back only while the
                 // nodes disagree about the holder: give the hand-over a moment to settle.
-                if hops > 0 { try await Task.sleep(nanoseconds: 50_000_000) }
+                if hops > 0 { try await node.clock.sleep(milliseconds: 50) }
                 target = proxy
             }
             let isLocal = if case .local = route { true } else { false }
@@ -83,8 +88,9 @@ struct FrontProxy {
                 if isLocal { node.requests.leave() }
                 lastError = error
                 let replayable = !flag.started.load(ordering: .relaxed) || (length == nil && !chunked)
-                if replayable, isSafeToRetry(request.method, error), MonotonicClock.now() < deadline {
-                    try await Task.sleep(nanoseconds: 20_000_000)
+                if replayable, isSafeToRetry(request.method, error), node.clock.now() < deadline {
+                    // A connection refused changes no state anyone signals: try again shortly.
+                    try await node.clock.sleep(milliseconds: 20)
                     continue
                 }
                 return Response(

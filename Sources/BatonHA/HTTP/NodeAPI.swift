@@ -209,7 +209,7 @@ struct NodeAPI {
 
     /// `POST /handoff`: asks the driver for the hand-over and waits for its outcome.
     static func handoff(_ node: Node, to target: String?) async throws -> Response {
-        let reply = Reply<Result<Node.HandoffReport, BatonError>>()
+        let reply = Reply<Result<Node.HandoffReport, BatonError>>(clock: node.clock)
         node.inbox.send(.handoff(to: target, reply: reply))
         let config = node.config
         let limit =

@@ -1,6 +1,7 @@
 import BatonCore
 import BatonReplication
 import BatonSQLite
+import BatonSystem
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -73,8 +74,9 @@ struct RelayAPI {
         } catch {
             return RelayAPI.answer(.badRequest, RelayResponse.error("\(error)", pretty: pretty))
         }
-        let deadline = MonotonicClock.now() + node.config.holdTimeoutMilliseconds
+        let deadline = node.clock.now() + node.config.holdTimeoutMilliseconds
         while true {
+            let seen = node.changes.version
             let state = node.snapshot
             let (role, holderAPI) = (state.role, state.holderAPI)
             // Counted in (unless a hand-over closed the gate), so a hand-over waits for these statements.
@@ -96,12 +98,20 @@ struct RelayAPI {
                     // for a moment (a hand-over). Let it settle; past the hop limit, hand the
                     // request back at once so the first node retries it (nothing ran).
                     guard call.hops < Node.maxHops else { return RelayAPI.notRunYet(node, role, pretty) }
-                    try? await Task.sleep(nanoseconds: 50_000_000)
+                    try? await node.clock.sleep(milliseconds: 50)
                 }
                 if let answer = await forward(request, call, to: holderAPI) { return answer }
+                // The holder could not be reached: nothing anyone signals changes that; try again shortly.
+                let now = node.clock.now()
+                guard now < deadline else { return RelayAPI.notRunYet(node, role, pretty) }
+                try? await node.clock.sleep(milliseconds: min(20, deadline - now))
+                continue
             }
-            guard MonotonicClock.now() < deadline else { return RelayAPI.notRunYet(node, role, pretty) }
-            try? await Task.sleep(nanoseconds: 20_000_000)
+            let now = node.clock.now()
+            guard now < deadline else { return RelayAPI.notRunYet(node, role, pretty) }
+            // No holder serves yet: wait until the node's state changes.
+            await node.changes.wait(from: seen, timeoutMilliseconds: deadline - now)
+            if Task.isCancelled { return RelayAPI.notRunYet(node, role, pretty) }
         }
     }
 
@@ -159,7 +169,7 @@ struct RelayAPI {
     /// answer it (unknown position, staler than `freshness`, or behind the
     /// client's TXID after waiting `relay.readWait`).
     private func runOnCopy(_ call: Call) async -> Response? {
-        let now = MonotonicClock.now()
+        let now = node.clock.now()
         let database = call.database
         if let freshness = call.freshnessMilliseconds {
             let (contact, caughtUp, local, holder) = database.state.withLock {
@@ -170,9 +180,13 @@ struct RelayAPI {
         }
         if let required = call.requiredTXID {
             let deadline = now + node.config.relayReadWaitMilliseconds
-            while (database.state.withLock { $0.localTXID } ?? 0) < required {
-                guard MonotonicClock.now() < deadline else { return nil }
-                try? await Task.sleep(nanoseconds: 5_000_000)
+            while true {
+                let seen = node.changes.version
+                if (database.state.withLock { $0.localTXID } ?? 0) >= required { break }
+                let left = deadline - node.clock.now()
+                guard left > 0, !Task.isCancelled else { return nil }
+                // The stream signals every batch it applies.
+                await node.changes.wait(from: seen, timeoutMilliseconds: left)
             }
         }
         let path = database.path

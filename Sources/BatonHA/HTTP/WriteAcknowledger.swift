@@ -1,5 +1,6 @@
 import BatonCore
 import BatonReplication
+import BatonSystem
 
 /// Holds a write's response on the holder until it may leave: learns the
 /// TXIDs that cover the write (every database's WAL end once the app has
@@ -17,10 +18,20 @@ struct WriteAcknowledger {
         case unconfirmed(txids: [String: UInt64]?, reason: String)
     }
 
+    /// Milliseconds until the clock alone can change the decision: the
+    /// standby timeout, the hold deadline, the lease's own deadline.
+    private func nextDecisionMilliseconds(waited: Int64) -> Int64 {
+        let config = node.config
+        var due = config.holdTimeoutMilliseconds - waited
+        if waited < config.standbyTimeoutMilliseconds { due = min(due, config.standbyTimeoutMilliseconds - waited) }
+        if let left = node.lease.timeLeftMilliseconds { due = min(due, left) }
+        return max(due, 1)
+    }
+
     /// Waits until the write just made may be acknowledged.
     func acknowledge() async -> Outcome {
         let config = node.config
-        let started = MonotonicClock.now()
+        let started = node.clock.now()
         guard let targets = await node.captureNow(timeoutMilliseconds: config.holdTimeoutMilliseconds) else {
             return .unconfirmed(txids: nil, reason: "the holder did not read its WAL in time")
         }
@@ -30,7 +41,7 @@ struct WriteAcknowledger {
             let seen = node.progress.version
             let named = node.lease.recordedSyncStandby
             let leaseValid = node.lease.mayWrite
-            let waited = MonotonicClock.now() - started
+            let waited = node.clock.now() - started
             var facts: [String: SyncAcknowledgement.Facts] = [:]
             for database in node.databases {
                 facts[database.name] = SyncAcknowledgement.Facts(
@@ -42,7 +53,7 @@ struct WriteAcknowledger {
             }
             switch SyncAcknowledgement.decide(group: facts) {
             case .acknowledgedByStandby, .acknowledgedByStore:
-                node.metrics.syncWait.record(.milliseconds(MonotonicClock.now() - started))
+                node.metrics.syncWait.record(.milliseconds(node.clock.now() - started))
                 return .acknowledged(txids: targets)
             case .unconfirmed(let reason):
                 node.metrics.unconfirmedWrites.increment()
@@ -60,7 +71,9 @@ struct WriteAcknowledger {
             case .waitForStore:
                 node.inbox.send(.flush)
             }
-            await node.progress.wait(from: seen, timeoutMilliseconds: 20)
+            // Woken by a standby's confirmation, an upload or a renewal that changed the in-sync
+            // standby; otherwise at the next moment the decision depends on the clock.
+            await node.progress.wait(from: seen, timeoutMilliseconds: nextDecisionMilliseconds(waited: waited))
         }
     }
 }

@@ -27,14 +27,14 @@ struct StandbyFollower: Sendable {
             do {
                 let delay = try await round()
                 failures = 0
-                if delay > 0 { try await Task.sleep(nanoseconds: UInt64(delay) * 1_000_000) }
+                if delay > 0 { try await node.clock.sleep(milliseconds: delay) }
             } catch is CancellationError {
                 return
             } catch {
                 if Task.isCancelled { return }
                 failures += 1
                 if failures == 1 || failures % 50 == 0 { log("stream from \(holderAPI): \(error)") }
-                try? await Task.sleep(nanoseconds: 100_000_000)
+                try? await node.clock.sleep(milliseconds: 100)
             }
         }
     }
@@ -79,7 +79,7 @@ struct StandbyFollower: Sendable {
                 node.metrics.appliedTransactions.increment(by: Int64(records.count))
             }
             if records.isEmpty { database.copyGate.withLock { $0 = true } }
-            let now = MonotonicClock.now()
+            let now = node.clock.now()
             if epoch > newest { node.inbox.send(.epochSeen(epoch)) }
             database.state.withLock { state in
                 state.lastContact = now
@@ -88,6 +88,8 @@ struct StandbyFollower: Sendable {
                 state.epochStartTXID = epochStart
                 if let holderTXID, (copy.txid ?? 0) >= holderTXID { state.lastCaughtUp = now }
             }
+            // Reads waiting for a TXID on this copy look again.
+            node.changes.signal()
             return 0
         case 409:
             let reason = String(decoding: reply.body, as: UTF8.self)

@@ -1,5 +1,6 @@
 import BatonCore
 import BatonReplication
+import BatonSystem
 
 /// Sync mode, on the holder: names a standby as in sync in the lease once
 /// it keeps up with the stream of every database (it confirmed, within the
@@ -13,13 +14,13 @@ struct SyncMonitor {
         var marks: [String: UInt64] = [:]
         while !Task.isCancelled {
             check(&marks)
-            try? await Task.sleep(nanoseconds: 100_000_000)
+            try? await node.clock.sleep(milliseconds: 100)
         }
     }
 
     /// `marks`: each database's newest TXID at the previous check.
     private func check(_ marks: inout [String: UInt64]) {
-        let now = MonotonicClock.now()
+        let now = node.clock.now()
         let databases = node.databases
         defer { marks = Dictionary(uniqueKeysWithValues: databases.map { ($0.name, $0.feed.latest.txid) }) }
         guard !marks.isEmpty, node.lease.mayWrite, node.lease.recordedSyncStandby == nil,

@@ -1,5 +1,6 @@
 import BatonCore
 import BatonReplication
+import BatonSystem
 import Synchronization
 
 /// The holder's recent history, one LTX file per transaction, for standbys
@@ -42,12 +43,15 @@ final class TransactionFeed: TransactionTap {
 
     private let state = Mutex(State())
     /// Signalled on every commit and restart.
-    let changes = ChangeSignal()
+    let changes: ChangeSignal
+    private let clock: any BatonClock
     private let maxBytes: Int
     private let maxBatchBytes: Int
 
     /// A feed keeping up to `maxBytes` of transactions and answering with up to `maxBatchBytes` at once.
-    init(maxBytes: Int = 256 << 20, maxBatchBytes: Int = 16 << 20) {
+    init(clock: any BatonClock = SystemClock(), maxBytes: Int = 256 << 20, maxBatchBytes: Int = 16 << 20) {
+        self.clock = clock
+        changes = ChangeSignal(clock: clock)
         self.maxBytes = maxBytes
         self.maxBatchBytes = maxBatchBytes
     }
@@ -133,8 +137,9 @@ final class TransactionFeed: TransactionTap {
         }
     }
 
-    /// Records that `peer` has applied everything up to `txid` (at monotonic time `now`).
-    func acknowledge(peer: String, txid: UInt64, now: Int64 = MonotonicClock.now()) {
+    /// Records that `peer` has applied everything up to `txid` (now, on the feed's clock).
+    func acknowledge(peer: String, txid: UInt64) {
+        let now = clock.now()
         state.withLock {
             $0.peerPositions[peer] = txid
             $0.peerSeen[peer] = now

@@ -4,7 +4,7 @@ import Synchronization
 /// waiter. A waiter reads `version`, checks its condition, and waits for
 /// a change from that version, so no signal between the check and the
 /// wait is missed.
-final class ChangeSignal: Sendable {
+public final class ChangeSignal: Sendable {
     private struct State {
         var version: UInt64 = 0
         var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
@@ -12,14 +12,16 @@ final class ChangeSignal: Sendable {
     }
 
     private let state = Mutex(State())
+    private let clock: any BatonClock
 
-    init() {}
+    /// A signal whose waits time out on `clock`.
+    public init(clock: any BatonClock) { self.clock = clock }
 
     /// The number of signals so far.
-    var version: UInt64 { state.withLock { $0.version } }
+    public var version: UInt64 { state.withLock { $0.version } }
 
     /// Something changed: wake every waiter.
-    func signal() {
+    public func signal() {
         let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             state.version &+= 1
             defer { state.waiters.removeAll() }
@@ -29,7 +31,7 @@ final class ChangeSignal: Sendable {
     }
 
     /// Returns once the version differs from `seen`, after `timeoutMilliseconds`, or on cancellation.
-    func wait(from seen: UInt64, timeoutMilliseconds: Int64) async {
+    public func wait(from seen: UInt64, timeoutMilliseconds: Int64) async {
         let id = state.withLock { state -> UInt64 in
             state.nextWaiter &+= 1
             return state.nextWaiter
@@ -50,7 +52,7 @@ final class ChangeSignal: Sendable {
                     waiter?.resume()
                 }
             }
-            group.addTask { try? await Task.sleep(nanoseconds: UInt64(max(timeoutMilliseconds, 0)) * 1_000_000) }
+            group.addTask { [clock] in try? await clock.sleep(milliseconds: timeoutMilliseconds) }
             await group.next()
             group.cancelAll()
         }
