@@ -12,6 +12,7 @@ extension Replicator {
         )
         header.preApplyChecksum = preApply ?? table.databaseChecksum
         header.nodeID = options.epoch
+        applyChecksumFormat(&header)
         header.walSalt1 = walEnd.salt1
         header.walSalt2 = walEnd.salt2
         header.walOffset = Int64(spool.walStartInEndGeneration)
@@ -33,5 +34,13 @@ extension Replicator {
         ownStats.segmentsSealed += 1
         try spool.reset()
         streaming?.checkAgainstSealed(txid: ownStats.txid, table: table)
+    }
+
+    /// Drops the database checksums from `header` when the options say so
+    /// (`databaseChecksums` off: files Litestream can restore).
+    func applyChecksumFormat(_ header: inout LTXHeader) {
+        guard !options.databaseChecksums else { return }
+        header.flags |= LTXHeader.flagNoChecksum
+        header.preApplyChecksum = 0
     }
 }

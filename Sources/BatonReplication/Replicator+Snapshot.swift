@@ -51,6 +51,7 @@ extension Replicator {
             pageSize: geometry.pageSize, commitPageCount: geometry.pageCount, minTXID: 1, maxTXID: txid,
             timestampMilliseconds: Replicator.nowMilliseconds())
         header.nodeID = options.epoch
+        applyChecksumFormat(&header)
         if let position {
             header.walSalt1 = position.salt1
             header.walSalt2 = position.salt2
@@ -105,6 +106,7 @@ extension Replicator {
             timestampMilliseconds: Replicator.nowMilliseconds())
         header.preApplyChecksum = table.databaseChecksum
         header.nodeID = options.epoch
+        applyChecksumFormat(&header)
         if let position {
             header.walSalt1 = position.salt1
             header.walSalt2 = position.salt2

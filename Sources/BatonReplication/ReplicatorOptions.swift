@@ -34,6 +34,16 @@ public struct ReplicatorOptions: Sendable {
     /// to standbys from memory; they catch up from the store after it.
     public var maxStreamedTransactionBytes = 64 * 1024 * 1024
 
+    /// Write the database checksum before and after each file (Baton's
+    /// check that a file continues exactly the state before it, and that a
+    /// copy is a state of the replica's history). Off, files carry the
+    /// no-checksum flag as Litestream 0.5 writes them, so its
+    /// `litestream restore` reads them too; Baton then verifies each file's
+    /// own checksum and computes the database checksum itself on restore,
+    /// and a restart writes a new snapshot (it cannot prove the database
+    /// still matches the replica's newest file). The HA node needs them.
+    public var databaseChecksums = true
+
     /// The defaults.
     public init() {}
 }

