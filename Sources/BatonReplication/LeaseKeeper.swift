@@ -79,7 +79,19 @@ public final class LeaseKeeper: Sendable {
         task.withLock { $0 = started }
     }
 
-    /// Stops what `start` began (the lease itself is left as it is).
+    /// Stops what `start` began and returns once no renewal is in flight
+    /// (release the lease only after this: a renewal landing after a
+    /// release would hold it again).
+    public func finish() async {
+        let running = task.withLock { task in
+            defer { task = nil }
+            return task
+        }
+        running?.cancel()
+        await running?.value
+    }
+
+    /// Stops what `start` began without waiting (the lease itself is left as it is).
     public func stop() {
         task.withLock { task in
             defer { task = nil }

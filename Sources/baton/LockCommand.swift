@@ -90,8 +90,8 @@ struct LockCommand: AsyncParsableCommand {
         // The job is killed the moment the lease can no longer be proven held.
         let keeper = LeaseKeeper(client: client, retryMilliseconds: 200) { process.signal(SIGKILL) }
         keeper.start()
-        defer { keeper.stop() }
         let status = await process.exited() ?? -1
+        await keeper.finish()
         if keeper.lost {
             throw BatonError(
                 .preconditionFailed, "lost the lease (epoch \(epoch)); the job was killed and nothing was pushed")
