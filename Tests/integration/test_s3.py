@@ -58,7 +58,10 @@ def test_replicate_and_restore_through_faults(tmp_path, procs, moto, s3env):
         while writer.poll() is None and time.monotonic() < deadline:
             time.sleep(chaos.uniform(0.5, 1.5))
             if writer.poll() is None and chaos.random() < 0.5:
-                stop(replicate, signal.SIGKILL if chaos.random() < 0.5 else signal.SIGTERM)
+                # A SIGTERM'd replicate flushes through the faults; it sometimes waits out the
+                # S3 client's 30 s request timeout on a connection the proxy half-closed (noted
+                # on issue 11, to fix with the HTTP client), so give it that time twice over.
+                stop(replicate, signal.SIGKILL if chaos.random() < 0.5 else signal.SIGTERM, timeout=150)
                 replicate = procs.replicate(db, url, *options, log=tmp_path / "baton.log")
         assert wait(writer, max(1, deadline - time.monotonic())) == 0
         time.sleep(1.5)

@@ -81,14 +81,19 @@ extension NodeDriver {
         serveCaptures(ticket: ticket)
         if flush || clock.now() - lastStep >= 20 {
             lastStep = clock.now()
+            var sealed = false
             for database in node.databases {
+                guard let replicator = replicators[database.name] else { continue }
+                let before = replicator.sealedTXID
                 do {
-                    try replicators[database.name]?.stepLocally(flushAll: flush)
+                    try replicator.stepLocally(flushAll: flush)
                 } catch {
                     log(database, "replication: \(error)")
                 }
+                sealed = sealed || replicator.sealedTXID != before
             }
-            if flush { node.shipperWake.signal() }
+            // The shippers upload what was just sealed (they wait for this, not on a timer).
+            if flush || sealed { node.shipperWake.signal() }
         }
         if let app = node.app, !app.isRunning, node.lease.mayWrite,
             clock.now() - lastAppStart > 1000
@@ -155,7 +160,9 @@ extension NodeDriver {
                         }
                         if advanced { node.progress.signal() }
                     }
-                    await node.shipperWake.wait(from: seen, timeoutMilliseconds: failing ? 500 : 50)
+                    // Woken when files are sealed or a write waits for the store; the timeout retries a
+                    // failing store and lets compaction that fell due run when nothing new is sealed.
+                    await node.shipperWake.wait(from: seen, timeoutMilliseconds: failing ? 500 : 1000)
                 }
             }
         }
