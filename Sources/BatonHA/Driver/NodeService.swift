@@ -11,8 +11,9 @@ import ServiceLifecycle
 public struct NodeService: Service {
     let node: Node
 
-    /// The driver as a service for `node`.
-    public init(node: Node) { self.node = node }
+    /// The driver as a service for `node`; it needs the node's workers
+    /// running beside it in the same group (`core`, `runUntilSignalled`).
+    init(node: Node) { self.node = node }
 
     public func run() async throws {
         let driver = NodeDriver(node: node)
