@@ -120,34 +120,12 @@ public struct FileStore: ObjectStore {
     private func putFile(_ key: String, data: [UInt8], condition: PutCondition) throws -> String {
         let destination = try path(key)
         try FileSystem.makeDirectories(FileSystem.parent(of: destination))
-        if condition == .none {
-            try FileSystem.writeAtomically(data, to: destination)
-        } else {
-            // Written and synced before the lock: only the check and the rename hold it, so a
-            // writer paused (SIGSTOP, a stalled disk) stalls the store's other writers for
-            // microseconds of its critical section, not for its fsync.
-            let temporary = FileSystem.temporaryPath(next: destination)
-            defer { try? FileSystem.remove(temporary) }
-            let file = try LocalFile(temporary, .createNew)
-            try file.write(data, at: 0)
-            try file.sync()
-            switch condition {
-            case .none:
-                break
-            case .ifNoneMatch:
-                guard try FileSystem.linkIfAbsent(temporary, to: destination) else {
-                    throw BatonError(.preconditionFailed, "\(displayURL)/\(key) already exists")
-                }
-            case .ifMatch(let expected):
-                try withStoreLock {
-                    guard FileSystem.attributes(destination).map(etag) == expected else {
-                        throw BatonError(.preconditionFailed, "\(displayURL)/\(key) changed since it was read")
-                    }
-                    try FileSystem.rename(temporary, to: destination)
-                }
-                try FileSystem.syncDirectory(FileSystem.parent(of: destination))
-            }
-        }
+        let temporary = FileSystem.temporaryPath(next: destination)
+        defer { try? FileSystem.remove(temporary) }
+        let file = try LocalFile(temporary, .createNew)
+        try file.write(data, at: 0)
+        try file.sync()
+        try commit(temporary, as: key, at: destination, condition: condition)
         guard let attributes = FileSystem.attributes(destination) else {
             throw BatonError(.io, "\(destination) vanished right after it was written")
         }
@@ -165,36 +143,41 @@ public struct FileStore: ObjectStore {
         let destination = try path(key)
         try FileSystem.makeDirectories(FileSystem.parent(of: destination))
         let temporary = FileSystem.temporaryPath(next: destination)
-        do {
-            let input = try LocalFile(source, .read)
-            let output = try LocalFile(temporary, .createNew)
-            var offset: Int64 = 0
-            while true {
-                let chunk = try input.read(at: offset, count: 1 << 20)
-                if chunk.isEmpty { break }
-                try output.write(chunk, at: offset)
-                offset += Int64(chunk.count)
+        defer { try? FileSystem.remove(temporary) }
+        let input = try LocalFile(source, .read)
+        let output = try LocalFile(temporary, .createNew)
+        var offset: Int64 = 0
+        while true {
+            let chunk = try input.read(at: offset, count: 1 << 20)
+            if chunk.isEmpty { break }
+            try output.write(chunk, at: offset)
+            offset += Int64(chunk.count)
+        }
+        try output.sync()
+        try commit(temporary, as: key, at: destination, condition: condition)
+    }
+
+    /// Puts the synced file `temporary` in place as `key` if `condition`
+    /// holds. The data is written and synced before any lock: only the etag
+    /// check and the rename hold it, so a writer that is paused (SIGSTOP, a
+    /// stalled disk) holds up the store's other writers for microseconds,
+    /// not for its fsync. A create needs no lock at all (an atomic link).
+    private func commit(_ temporary: String, as key: String, at destination: String, condition: PutCondition) throws {
+        switch condition {
+        case .none:
+            try FileSystem.rename(temporary, to: destination)
+        case .ifNoneMatch:
+            guard try FileSystem.linkIfAbsent(temporary, to: destination) else {
+                throw BatonError(.preconditionFailed, "\(displayURL)/\(key) already exists")
             }
-            try output.sync()
-            switch condition {
-            case .none:
+        case .ifMatch(let expected):
+            try withStoreLock {
+                guard FileSystem.attributes(destination).map(etag) == expected else {
+                    throw BatonError(.preconditionFailed, "\(displayURL)/\(key) changed since it was read")
+                }
                 try FileSystem.rename(temporary, to: destination)
-            case .ifNoneMatch:
-                defer { try? FileSystem.remove(temporary) }
-                guard try FileSystem.linkIfAbsent(temporary, to: destination) else {
-                    throw BatonError(.preconditionFailed, "\(displayURL)/\(key) already exists")
-                }
-            case .ifMatch(let expected):
-                try withStoreLock {
-                    guard FileSystem.attributes(destination).map(etag) == expected else {
-                        throw BatonError(.preconditionFailed, "\(displayURL)/\(key) changed since it was read")
-                    }
-                    try FileSystem.rename(temporary, to: destination)
-                }
             }
-        } catch {
-            try? FileSystem.remove(temporary)
-            throw error
+            try FileSystem.syncDirectory(FileSystem.parent(of: destination))
         }
     }
 

@@ -9,9 +9,11 @@ import Synchronization
 /// the work has stopped, so nothing of it runs on afterwards); the group
 /// runs it, cancels it with the node and shuts it down after the driver.
 /// One piece of work at a time; work runs until it is ended or cancelled.
-final class NodeWorker: Service, Sendable {
-    /// What it does, for logs.
+final class NodeWorker: Service, Sendable, CustomStringConvertible {
+    /// What it does; the service group's log lines name it.
     let name: String
+
+    var description: String { name }
 
     private struct Work: Sendable {
         var id: UInt64

@@ -31,8 +31,3 @@ public struct SystemClock: BatonClock {
         try Task.checkCancellation()
     }
 }
-
-extension BatonClock where Self == SystemClock {
-    /// The machine's monotonic clock.
-    public static var system: SystemClock { SystemClock() }
-}

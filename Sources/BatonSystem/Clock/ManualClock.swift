@@ -60,7 +60,4 @@ public final class ManualClock: BatonClock {
         }
         for sleeper in due { sleeper.continuation.resume() }
     }
-
-    /// Moves the clock to `time` (if it is ahead) and wakes the sleepers that reached their deadline.
-    public func advance(to time: Int64) { advance(by: time - now()) }
 }

@@ -72,7 +72,7 @@ final class DriverHarness: Sendable {
         running.withLock { $0 = Task { try await group.run() } }
     }
 
-    /// Shuts the node down (a holder hands over first) and waits for it.
+    /// Shuts the node down (a holder hands over first), waits for it and removes its folder.
     func stop() async throws {
         await group.triggerGracefulShutdown()
         // Nothing the shutdown waits for may depend on the clock standing still.
@@ -90,6 +90,7 @@ final class DriverHarness: Sendable {
             try await task?.value
             done.open()
         }
+        try? FileManager.default.removeItem(atPath: directory)
     }
 
     /// Lets the driver look at the clock as it is now: wakes it and returns
