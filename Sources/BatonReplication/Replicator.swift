@@ -123,6 +123,29 @@ public final class Replicator {
         }
     }
 
+    /// Whether another process runs a checkpoint that may be waiting for
+    /// this replicator's read transaction (the next `stepLocally` steps aside
+    /// for it). SQLite tells nobody when a checkpoint starts waiting: a
+    /// caller that steps only on WAL changes asks this on a short timer.
+    public var isCheckpointWaiting: Bool {
+        guard isStarted, session.isReading, let probe = session.probe else { return false }
+        return probe.isBlockingCheckpointInProgress
+    }
+
+    /// Milliseconds until `stepLocally` has timed work (sealing the open
+    /// batch at the end of its window, a scheduled snapshot); nil when none
+    /// before `start`. Without new commits or a waiting checkpoint, a step
+    /// before then does nothing.
+    public var millisecondsUntilDue: Int64? {
+        guard isStarted else { return nil }
+        let now = Replicator.nowMilliseconds()
+        var due = lastSnapshotMilliseconds + options.snapshotIntervalSeconds * 1000 - now
+        if !spool.isEmpty {
+            due = min(due, spool.firstCommitMilliseconds + Int64(options.batchWindowMilliseconds) - now)
+        }
+        return max(due, 0)
+    }
+
     /// Captures the commits in the WAL now, without sealing or uploading:
     /// for a caller waiting to learn the TXID of a commit it just made.
     public func capture() throws {

@@ -25,6 +25,9 @@ final class NodeDatabase: Sendable {
     let copyGate = Mutex(false)
     /// What the driver and the stream publish about it.
     let state = Mutex(Published())
+    /// Signalled when its `-wal` file changed (the driver's WAL watcher): a
+    /// holder captures and steps this database then, not on a timer.
+    let walChanges: ChangeSignal
 
     /// What the API reads about one database.
     struct Published {
@@ -44,6 +47,7 @@ final class NodeDatabase: Sendable {
 
     init(member: DatabaseGroup.Member, store: any ObjectStore, clock: any BatonClock) {
         feed = TransactionFeed(clock: clock)
+        walChanges = ChangeSignal(clock: clock)
         name = member.name
         path = member.path
         self.store = store

@@ -71,30 +71,33 @@ extension NodeDriver {
     }
 
     /// One holder round: capture at once when a write waits for its TXID;
-    /// replicate every database every 20 ms (at once when a write waits
-    /// for the store); restart the app if it died.
+    /// step each database whose WAL changed, whose timed work fell due, or
+    /// for which a checkpoint waits (all of them at once when a write waits
+    /// for the store: `stepDue`); restart the app if it died.
     func holderRound() async {
         guard !replicators.isEmpty else { return }
         let ticket = node.captureRequested
         let flush = flushRequested
         flushRequested = false
         serveCaptures(ticket: ticket)
-        if flush || clock.now() - lastStep >= 20 {
-            lastStep = clock.now()
-            var sealed = false
-            for database in node.databases {
-                guard let replicator = replicators[database.name] else { continue }
-                let before = replicator.sealedTXID
-                do {
-                    try replicator.stepLocally(flushAll: flush)
-                } catch {
-                    log(database, "replication: \(error)")
-                }
-                sealed = sealed || replicator.sealedTXID != before
+        var sealed = false
+        for database in node.databases {
+            guard let replicator = replicators[database.name] else { continue }
+            // Read before the step: a change made during it is stepped next round.
+            let changes = database.walChanges.version
+            guard flush || stepDue(database, replicator, changes: changes) else { continue }
+            walSeen[database.name] = changes
+            lastStep[database.name] = clock.now()
+            let before = replicator.sealedTXID
+            do {
+                try replicator.stepLocally(flushAll: flush)
+            } catch {
+                log(database, "replication: \(error)")
             }
-            // The shippers upload what was just sealed (they wait for this, not on a timer).
-            if flush || sealed { node.shipperWake.signal() }
+            sealed = sealed || replicator.sealedTXID != before
         }
+        // The shippers upload what was just sealed (they wait for this, not on a timer).
+        if flush || sealed { node.shipperWake.signal() }
         if let app = node.app, !app.isRunning, node.lease.mayWrite,
             clock.now() - lastAppStart > 1000
         {

@@ -22,8 +22,13 @@ final class NodeDriver {
     var promotionFacts: [String: PromotionFacts] = [:]
     /// The hand-over's armed wait (in-flight requests, a standby's confirmation).
     var handoverTimer: HandoverStateMachine.Timer?
-    /// When the holder last ran a full replication step.
-    var lastStep: Int64 = 0
+    /// When the holder last ran a full replication step of each database.
+    var lastStep: [String: Int64] = [:]
+    /// Each database's `walChanges` version at its last step.
+    var walSeen: [String: UInt64] = [:]
+    /// Wakes the driver when a database's `-wal` changes (nil where
+    /// inotify is missing: the holder then steps every database on its poll).
+    var walWatcher: FileChangeWatcher?
     var shutdownSeen = false
     /// A shutdown was asked for (SIGTERM).
     var shutdownRequested = false
@@ -74,6 +79,7 @@ final class NodeDriver {
                 throw BatonError(error.code, "\(database.path): \(error.message)")
             }
         }
+        startWatchingWAL()
         publish()
         var action = machine.start(now: clock.now())
         while true {
@@ -92,7 +98,7 @@ final class NodeDriver {
                     let seen = node.driverWake.version
                     await holderRound()
                     node.driverIdle.signal()
-                    await node.driverWake.wait(from: seen, timeoutMilliseconds: 20)
+                    await node.driverWake.wait(from: seen, timeoutMilliseconds: NodeDriver.checkpointProbeMilliseconds)
                 case .handingOver:
                     let seen = node.driverWake.version
                     action = handoverRound()
@@ -282,6 +288,7 @@ final class NodeDriver {
     }
 
     private func finishRun() async {
+        walWatcher?.stop()
         for worker in node.workers.all { await worker.end() }
         for replicator in replicators.values { replicator.close() }
         for copy in standbys.values { copy.close() }
