@@ -29,7 +29,12 @@ let package = Package(
             dependencies: ["BatonCore", "BatonSystem", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(name: "BatonSQLite", dependencies: ["BatonCore", "BatonSystem", "CSQLite"]),
-        .target(name: "BatonReplication", dependencies: ["BatonCore", "BatonSystem", "BatonStore", "BatonSQLite"]),
+        .target(
+            name: "BatonReplication",
+            dependencies: [
+                "BatonCore", "BatonSystem", "BatonStore", "BatonSQLite",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
         .target(
             name: "BatonHA",
             dependencies: [
@@ -51,6 +56,7 @@ let package = Package(
             dependencies: [
                 "BatonCore", "BatonSystem", "BatonStore", "BatonSQLite", "BatonReplication", "BatonHA",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 // The demo's counter app (`baton demo-app`) serves HTTP.
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -62,7 +68,11 @@ let package = Package(
         .testTarget(name: "BatonStoreTests", dependencies: ["BatonStore", "BatonCore", "BatonSystem"]),
         .testTarget(
             name: "BatonReplicationTests",
-            dependencies: ["BatonReplication", "BatonStore", "BatonSQLite", "BatonCore", "BatonSystem"]),
+            dependencies: [
+                "BatonReplication", "BatonStore", "BatonSQLite", "BatonCore", "BatonSystem",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(
             name: "BatonHATests",
             dependencies: [

@@ -35,7 +35,9 @@ public final class FileChangeWatcher: Sendable {
     public init(paths: [String], onChange: @escaping @Sendable (Int) -> Void) throws {
         #if os(Linux)
             inotify = inotify_init1(Int32(IN_CLOEXEC))
-            guard inotify >= 0 else { throw LocalFile.error("cannot start watching files (inotify)", paths.first ?? "") }
+            guard inotify >= 0 else {
+                throw LocalFile.error("cannot start watching files (inotify)", paths.first ?? "")
+            }
             var ends: [Int32] = [0, 0]
             guard pipe(&ends) == 0 else {
                 close(inotify)

@@ -5,6 +5,8 @@ import BatonReplication
 import BatonStore
 import BatonSystem
 import Foundation
+import Logging
+import ServiceLifecycle
 import Synchronization
 
 /// `baton replicate DB URL`: continuous backup.
@@ -14,6 +16,8 @@ struct ReplicateCommand: AsyncParsableCommand {
         abstract: "Continuously back up a SQLite database (WAL mode), or every database of a group, to a store.",
         discussion: """
             Runs until SIGINT or SIGTERM, then captures, seals and uploads everything and exits 0. \
+            With --exec, the signal reaches the command first (as SIGTERM); replication goes on until it \
+            exits, then stops the same way and exits with the command's status. \
             Another process (your app) writes the database; Baton reads its WAL, stores each committed \
             transaction, and runs checkpoints itself (your app's own checkpoints keep working).
 
@@ -54,7 +58,10 @@ struct ReplicateCommand: AsyncParsableCommand {
     @Flag(help: "Sync once (snapshot or catch up), upload, and exit.")
     var once = false
 
-    @Option(help: "Run this command (through /bin/sh -c) as a child; stop when it exits and exit with its status.")
+    @Option(
+        help:
+            "Run this command (through /bin/sh -c) as a child; stop when it exits and exit with its status (SIGINT/SIGTERM reach it as SIGTERM)."
+    )
     var exec: String?
 
     @Option(help: "Commits within this many milliseconds go into one file.")
@@ -123,28 +130,47 @@ struct ReplicateCommand: AsyncParsableCommand {
         }
         guard let database, let url else { throw ValidationError("give a database and a store URL") }
         let store = try StoreURL(url).open()
-        let options = replicatorOptions()
-        let replicator = try Replicator(databasePath: database, store: store, options: options) { Output.log($0) }
-        defer { replicator.close() }
-        // Signals are handled from the start: a SIGTERM while the first sync runs still
-        // ends with everything sealed and uploaded, and exit status 0.
-        let childBox = Mutex<ChildProcess?>(nil)
-        let stop = StopSignal { signal in childBox.withLock { $0 }?.signal(signal) }
-        try await replicator.start()
-
-        if once || stop.isStopped {
-            try await replicator.finish()
-            report(replicator)
-            return
+        let replicator = try Replicator(databasePath: database, store: store, options: replicatorOptions()) {
+            Output.log($0)
         }
-
-        let child = try exec.map(ReplicateCommand.startChild)
-        childBox.withLock { $0 = child }
-        child?.onExit { _ in stop.stop() }
-        Output.log("replicating \(database) to \(store.displayURL) (transaction \(replicator.stats.txid))")
-        try await replicator.run { stop.isStopped }
+        defer { replicator.close() }
+        let box = UncheckedBox(replicator)
+        let once = self.once
+        let replication = ReplicationService { shouldStop in
+            let replicator = box.value
+            try await replicator.start()
+            if once || shouldStop() {
+                try await replicator.finish()
+                return
+            }
+            Output.log("replicating \(database) to \(store.displayURL) (transaction \(replicator.stats.txid))")
+            try await replicator.run(shouldStop: shouldStop)
+        }
+        let child = try await runServices(replication)
         report(replicator)
-        if let child, let status = await child.exited(), status != 0 { throw ExitCode(status) }
+        if let status = child?.exitStatus, status != 0 { throw ExitCode(status) }
+    }
+
+    /// Runs `replication` and the `--exec` child (unless `--once`) in one
+    /// service group until it ends: when replication is done (`--once`),
+    /// when the child exits, or on SIGTERM/SIGINT, which reach the child
+    /// first (as SIGTERM; replication goes on until it exits) and then
+    /// replication (which seals and uploads everything). Returns the child.
+    private func runServices(_ replication: ReplicationService) async throws -> ChildProcess? {
+        let child = once ? nil : try exec.map(ReplicateCommand.startChild)
+        var logger = Logger(label: "baton")
+        logger.logLevel = .warning
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: replication, successTerminationBehavior: .gracefullyShutdownGroup)
+        ]
+        if let child {
+            services.append(
+                .init(service: ChildService(child: child), successTerminationBehavior: .gracefullyShutdownGroup))
+        }
+        let group = ServiceGroup(
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        return child
     }
 
     /// Starts the `--exec` command (`/bin/sh -c`), sharing our standard
@@ -197,19 +223,21 @@ struct ReplicateCommand: AsyncParsableCommand {
 
     /// Backs up every database of `group` until a signal (or the --exec child) stops it.
     private func runGroup(_ group: DatabaseGroup, storeURL: StoreURL) async throws {
-        let childBox = Mutex<ChildProcess?>(nil)
-        let stop = StopSignal { signal in childBox.withLock { $0 }?.signal(signal) }
         let replicator = GroupReplicator(
             group: group, storeURL: storeURL, options: replicatorOptions(), scanIntervalMilliseconds: scanMs
         ) { Output.log($0) }
-        let child = once ? nil : try exec.map(ReplicateCommand.startChild)
-        childBox.withLock { $0 = child }
-        child?.onExit { _ in stop.stop() }
-        if !once {
-            let what = group.directory.map { "\($0.path)/\($0.pattern)" } ?? group.names.joined(separator: ", ")
-            Output.log("replicating \(what) to \(try storeURL.open().displayURL)")
+        let once = self.once
+        let ended = Mutex<[GroupReplicator.Outcome]>([])
+        let replication = ReplicationService { shouldStop in
+            if !once {
+                let what = group.directory.map { "\($0.path)/\($0.pattern)" } ?? group.names.joined(separator: ", ")
+                Output.log("replicating \(what) to \(try storeURL.open().displayURL)")
+            }
+            let outcomes = try await replicator.run(once: once, shouldStop: shouldStop)
+            ended.withLock { $0 = outcomes }
         }
-        let outcomes = try await replicator.run(once: once) { stop.isStopped }
+        let child = try await runServices(replication)
+        let outcomes = ended.withLock { $0 }
         if json {
             try? Output.json(outcomes.map { GroupMemberSummary($0) })
         } else {
@@ -220,7 +248,7 @@ struct ReplicateCommand: AsyncParsableCommand {
                         + (outcome.error.map { "; stopped: \($0)" } ?? ""))
             }
         }
-        if let child, let status = await child.exited(), status != 0 { throw ExitCode(status) }
+        if let status = child?.exitStatus, status != 0 { throw ExitCode(status) }
         if outcomes.contains(where: { $0.error != nil }) { throw ExitCode(1) }
     }
 

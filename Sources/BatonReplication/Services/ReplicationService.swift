@@ -1,0 +1,33 @@
+import ServiceLifecycle
+import Synchronization
+
+/// A replication run (`baton replicate`) as a service: `body` replicates
+/// until the function it is given says stop, then finishes (captures,
+/// seals and uploads everything) and returns. The group's graceful
+/// shutdown (SIGTERM or SIGINT, or the `--exec` child ending) says stop;
+/// the service ends when the run has finished, so nothing captured is left
+/// behind. A cancelled task says stop too.
+public struct ReplicationService: Service {
+    /// Set once the group shuts down.
+    private final class Flag: Sendable {
+        private let raised = Atomic<Bool>(false)
+        var isRaised: Bool { raised.load(ordering: .acquiring) }
+        func raise() { raised.store(true, ordering: .releasing) }
+    }
+
+    private let body: @Sendable (_ shouldStop: @escaping @Sendable () -> Bool) async throws -> Void
+
+    /// A service running `body`.
+    public init(_ body: @escaping @Sendable (_ shouldStop: @escaping @Sendable () -> Bool) async throws -> Void) {
+        self.body = body
+    }
+
+    public func run() async throws {
+        let stop = Flag()
+        try await withGracefulShutdownHandler {
+            try await body { stop.isRaised || Task.isCancelled }
+        } onGracefulShutdown: {
+            stop.raise()
+        }
+    }
+}
