@@ -77,14 +77,17 @@ def measure(folder, args):
     for run in range(args.runs):
         for label, databases in (("one", None), ("four", RAILS)):
             figures = results[label]
-            figures["crash"].append(crash_failover(folder / f"{label}-crash-{run}", args.ttl, databases))
-            figures["handoff"] += handoffs(folder / f"{label}-handoff-{run}", args.ttl, databases, args.handoffs)
-            relay_async, _ = sync_latency.baton("async", folder / f"{label}-async-{run}", args.count, 1, databases)
-            relay_sync, _ = sync_latency.baton("sync", folder / f"{label}-sync-{run}", args.count, 1, databases)
-            figures["sync"].append(percentile(relay_sync, 50) - percentile(relay_async, 50))
-            print(f"{label} run {run + 1}: crash {figures['crash'][-1]:.2f} s, hand-over {figures['handoff'][-1]:.2f} s,"
-                  f" sync adds {figures['sync'][-1]:.2f} ms", file=sys.stderr)
-    return {label: {key: statistics.median(values) for key, values in figures.items()}
+            if "crash" in args.only:
+                figures["crash"].append(crash_failover(folder / f"{label}-crash-{run}", args.ttl, databases))
+            if "handoff" in args.only:
+                figures["handoff"] += handoffs(folder / f"{label}-handoff-{run}", args.ttl, databases, args.handoffs)
+            if "sync" in args.only:
+                relay_async, _ = sync_latency.baton("async", folder / f"{label}-async-{run}", args.count, 1, databases)
+                relay_sync, _ = sync_latency.baton("sync", folder / f"{label}-sync-{run}", args.count, 1, databases)
+                figures["sync"].append(percentile(relay_sync, 50) - percentile(relay_async, 50))
+            print(f"{label} run {run + 1}: " + ", ".join(f"{key} {values[-1]:.3f}" for key, values in figures.items()
+                                                          if values), file=sys.stderr)
+    return {label: {key: statistics.median(values) for key, values in figures.items() if values}
             for label, figures in results.items()}
 
 
@@ -94,6 +97,8 @@ def main():
     parser.add_argument("--ttl", default="5s")
     parser.add_argument("--count", type=int, default=400, help="relay writes per sync-latency run")
     parser.add_argument("--handoffs", type=int, default=5, help="hand-overs per run")
+    parser.add_argument("--only", default="crash,handoff,sync",
+                        help="which measures, comma-separated (crash, handoff, sync)")
     parser.add_argument("--record", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="baton-group-") as folder:
@@ -101,6 +106,8 @@ def main():
     one, four = results["one"], results["four"]
 
     def row(name, key, unit, fmt):
+        if key not in one:
+            return f"| {name} | not measured | | | |"
         ratio = four[key] / one[key] if one[key] > 0 else float("nan")
         verdict = "yes" if ratio <= 1.2 else "no"
         return f"| {name} | {fmt.format(one[key] * unit)} | {fmt.format(four[key] * unit)} | {ratio:.2f}× | {verdict} |"
