@@ -133,8 +133,8 @@ public final class Replicator {
     }
 
     /// Milliseconds until `stepLocally` has timed work (sealing the open
-    /// batch at the end of its window, a scheduled snapshot); nil when none
-    /// before `start`. Without new commits or a waiting checkpoint, a step
+    /// batch at the end of its window, a scheduled snapshot); nil before
+    /// `start`. Without new commits or a waiting checkpoint, a step
     /// before then does nothing.
     public var millisecondsUntilDue: Int64? {
         guard isStarted else { return nil }

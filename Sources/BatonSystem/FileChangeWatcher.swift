@@ -6,10 +6,10 @@ import Synchronization
     import Glibc
 #endif
 
-/// Calls `onChange` with a path's index (on its own thread) soon after one of `paths` is written, truncated,
-/// created, renamed into place or deleted: Linux inotify on the paths'
-/// folders (so a file that does not exist yet, like a `-wal` before the
-/// first write, is seen when it appears), read by a thread of its own that
+/// Calls `onChange` with a path's index, on a thread of its own, soon
+/// after one of `paths` is written, truncated, created, renamed into place
+/// or deleted: Linux inotify on the paths' folders (so a file that does not exist yet, like a `-wal` before the
+/// first write, is seen when it appears), read by that thread, which
 /// blocks on the events. Changes in a row may be reported once; a change
 /// made through a memory map (SQLite's `-shm`) is not reported at all.
 ///
@@ -48,7 +48,8 @@ public final class FileChangeWatcher: Sendable {
             var names: [Int32: [String: Int]] = [:]
             let mask = UInt32(IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_CLOSE_WRITE)
             for (index, path) in paths.enumerated() {
-                let (folder, name) = FileChangeWatcher.split(path)
+                let folder = FileSystem.parent(of: path)
+                let name = path.lastIndex(of: "/").map { String(path[path.index(after: $0)...]) } ?? path
                 let watch = inotify_add_watch(inotify, folder, mask)
                 guard watch >= 0 else {
                     let error = LocalFile.error("cannot watch the folder", folder)
@@ -77,13 +78,6 @@ public final class FileChangeWatcher: Sendable {
             var byte: UInt8 = 1
             _ = write(wakeWrite, &byte, 1)
         }
-    }
-
-    /// The folder to watch and the name within it.
-    static func split(_ path: String) -> (folder: String, name: String) {
-        guard let slash = path.lastIndex(of: "/") else { return (".", path) }
-        let folder = String(path[..<slash])
-        return (folder.isEmpty ? "/" : folder, String(path[path.index(after: slash)...]))
     }
 
     #if os(Linux)

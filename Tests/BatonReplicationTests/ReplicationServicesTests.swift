@@ -36,7 +36,8 @@ import Testing
 
     @Test func aShutdownStopsTheChildFirstThenReplication() async throws {
         let child = try ChildProcess(arguments: [
-            "/bin/sh", "-c", "trap 'exit 5' TERM; while :; do sleep 0.05; done",
+            // Bounded: a child the shutdown never reaches exits 9 after 30 s, failing the test instead of hanging it.
+            "/bin/sh", "-c", "trap 'exit 5' TERM; i=0; while [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done; exit 9",
         ])
         let events = Events()
         let group = self.group(child, events)

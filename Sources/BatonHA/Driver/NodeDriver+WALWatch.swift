@@ -44,6 +44,7 @@ extension NodeDriver {
         if walWatcher == nil || walSeen[database.name] != changes { return true }
         if replicator.isCheckpointWaiting { return true }
         if let due = replicator.millisecondsUntilDue, due == 0 { return true }
-        return clock.now() - (lastStep[database.name] ?? .min / 2) >= NodeDriver.stepSafetyNetMilliseconds
+        guard let last = lastStep[database.name] else { return true }
+        return clock.now() - last >= NodeDriver.stepSafetyNetMilliseconds
     }
 }

@@ -1,5 +1,5 @@
+import BatonSystem
 import ServiceLifecycle
-import Synchronization
 
 /// A replication run (`baton replicate`) as a service: `body` replicates
 /// until the function it is given says stop, then finishes (captures,
@@ -8,13 +8,6 @@ import Synchronization
 /// the service ends when the run has finished, so nothing captured is left
 /// behind. A cancelled task says stop too.
 public struct ReplicationService: Service {
-    /// Set once the group shuts down.
-    private final class Flag: Sendable {
-        private let raised = Atomic<Bool>(false)
-        var isRaised: Bool { raised.load(ordering: .acquiring) }
-        func raise() { raised.store(true, ordering: .releasing) }
-    }
-
     private let body: @Sendable (_ shouldStop: @escaping @Sendable () -> Bool) async throws -> Void
 
     /// A service running `body`.
@@ -23,11 +16,12 @@ public struct ReplicationService: Service {
     }
 
     public func run() async throws {
-        let stop = Flag()
+        // Opened once the group shuts down.
+        let stop = Latch()
         try await withGracefulShutdownHandler {
-            try await body { stop.isRaised || Task.isCancelled }
+            try await body { stop.isOpen || Task.isCancelled }
         } onGracefulShutdown: {
-            stop.raise()
+            stop.open()
         }
     }
 }
