@@ -23,7 +23,9 @@ let package = Package(
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CLZ4", path: "Sources/CLZ4", providers: [.apt(["liblz4-dev"])]),
         .target(name: "BatonCore", dependencies: ["CLZ4"]),
-        .target(name: "BatonSystem", dependencies: ["BatonCore"]),
+        .target(
+            name: "BatonSystem",
+            dependencies: ["BatonCore", .product(name: "NIOPosix", package: "swift-nio")]),
         .target(
             name: "BatonStore",
             dependencies: ["BatonCore", "BatonSystem", .product(name: "Crypto", package: "swift-crypto")]

@@ -10,13 +10,20 @@ extension Replicator {
     public func start() async throws {
         try await upload()
         let files = try await ReplicaCatalog.files(in: store, headers: false)
-        let (walHeader, transactions) = try follower.attach()
-        pageSize = try session.readerGeometry().pageSize
-        spool = try SegmentSpool(path: pending.temporaryPath(), pageSize: pageSize, clock: Replicator.nowMilliseconds)
+        let (walHeader, transactions) = try await BlockingWork.runExclusive {
+            let attached = try self.follower.attach()
+            self.pageSize = try self.session.readerGeometry().pageSize
+            self.spool = try SegmentSpool(
+                path: self.pending.temporaryPath(), pageSize: self.pageSize, clock: Replicator.nowMilliseconds)
+            return attached
+        }
 
         guard let latest = files.max(by: { ($0.maxTXID, -$0.level) < ($1.maxTXID, -$1.level) }) else {
             log("\(store.displayURL) is empty; writing the first snapshot")
-            try writeSnapshot(txid: options.startAfterTXID + 1, header: walHeader, position: follower.position)
+            try await BlockingWork.runExclusive {
+                try self.writeSnapshot(
+                    txid: self.options.startAfterTXID + 1, header: walHeader, position: self.follower.position)
+            }
             try await upload()
             return
         }
@@ -33,59 +40,25 @@ extension Replicator {
         }
         let trailer = try await ReplicaCatalog.trailer(of: latest, in: store)
 
-        let recordedEnd = Int(latestHeader.walOffset + latestHeader.walSize)
-        var reason: String?
-        var catchUp: (transactions: [WALTransaction], firstFrame: Int)?
-        if latestHeader.hasNoChecksum {
-            reason = "its newest file carries no database checksum"
-        } else if let walHeader, latestHeader.walSalt1 == walHeader.salt1, latestHeader.walSalt2 == walHeader.salt2,
-            recordedEnd == WALHeader.size || transactions.contains(where: { $0.end.offset == recordedEnd })
-        {
-            // The WAL the replica was written from is still here: continue after its position.
-            catchUp = (transactions.filter { $0.end.offset > recordedEnd }, recordedEnd)
-        } else if try databaseFileTable().databaseChecksum == trailer.postApplyChecksum {
-            // The database file itself is at the replica's last state (the WAL was
-            // checkpointed and removed when the last connection closed): every
-            // transaction in the current WAL comes after it.
-            catchUp = (transactions, WALHeader.size)
-        } else {
-            reason = "the database changed while Baton was not running and the WAL no longer shows how"
+        let resumed = try await BlockingWork.runExclusive {
+            try self.resume(latest: latest, header: latestHeader, trailer: trailer, wal: (walHeader, transactions))
         }
-        if let catchUp {
-            table = try readDatabase(header: walHeader, position: follower.position) { _, _, _ in }
-            if catchUp.transactions.isEmpty {
-                if table.databaseChecksum == trailer.postApplyChecksum {
-                    log("resumed \(store.displayURL) at transaction \(ownStats.txid)")
-                    return
-                }
-                reason = "the database no longer matches the replica's newest file"
-            } else if let walHeader {
-                // Only the newest version of each page matters in the sealed file,
-                // and that is the page as of the end of the WAL.
-                let reader = try DatabasePageReader(
-                    database: try openDatabaseFile(), pageSize: pageSize, header: walHeader, upTo: follower.position)
-                var firstFrame = catchUp.firstFrame
-                for transaction in catchUp.transactions {
-                    for frame in transaction.frames {
-                        try spool.stage(frame.pageNumber, try reader.page(frame.pageNumber)[...])
-                    }
-                    try spool.commit(transaction, firstFrameOffset: firstFrame)
-                    firstFrame = transaction.end.offset
-                }
-                try seal(preApply: trailer.postApplyChecksum)
-                log(
-                    "resumed \(store.displayURL) at transaction \(latest.maxTXID); caught up \(catchUp.transactions.count) transactions"
-                )
-                try await upload()
-                return
+        switch resumed {
+        case .resumed:
+            return
+        case .caughtUp:
+            try await upload()
+            return
+        case .cannotResume(let reason):
+            let txid = max(ownStats.txid, options.startAfterTXID) + 1
+            log(
+                "cannot resume \(store.displayURL) from the WAL (\(reason)); writing a new snapshot as transaction \(txid)"
+            )
+            try await BlockingWork.runExclusive {
+                try self.writeSnapshot(txid: txid, header: walHeader, position: self.follower.position)
             }
+            try await upload()
         }
-        log(
-            "cannot resume \(store.displayURL) from the WAL (\(reason!)); writing a new snapshot as transaction \(max(ownStats.txid, options.startAfterTXID) + 1)"
-        )
-        try writeSnapshot(
-            txid: max(ownStats.txid, options.startAfterTXID) + 1, header: walHeader, position: follower.position)
-        try await upload()
     }
 
     /// Replicates until `shouldStop` says so, then seals and uploads

@@ -13,7 +13,9 @@ import BatonSystem
 ///
 /// Keeps the checksum of every page of the state it last sealed
 /// (`PageChecksumTable`), so each file carries verified pre- and post-apply
-/// database checksums. Not thread-safe: drive it from one task.
+/// database checksums. Not thread-safe: drive it from one task (its async
+/// methods run their file and SQLite work on `BlockingWork`'s threads and
+/// await it, so it still has one user at a time).
 public final class Replicator {
     let databasePath: String
     let store: any ObjectStore
@@ -93,7 +95,7 @@ public final class Replicator {
     /// seal the batch when its window is over, checkpoint, snapshot when due,
     /// upload. With `flushAll` the batch is sealed whatever its age.
     public func step(flushAll: Bool = false) async throws {
-        try stepLocally(flushAll: flushAll)
+        try await BlockingWork.runExclusive { try self.stepLocally(flushAll: flushAll) }
         try await upload()
     }
 

@@ -41,7 +41,7 @@ public struct Restorer {
         let temporary = FileSystem.temporaryPath(next: output)
         do {
             let result = try await apply(plan, into: temporary, progress: progress)
-            try check(temporary, integrity)
+            try await BlockingWork.run { try Restorer.check(temporary, integrity) }
             for suffix in ["-wal", "-shm"] { try FileSystem.remove(output + suffix) }
             try FileSystem.rename(temporary, to: output)
             return result
@@ -54,9 +54,7 @@ public struct Restorer {
     private func apply(_ plan: RestorePlan, into path: String, progress: (Int, Int, Int64) -> Void) async throws
         -> RestoreResult
     {
-        let output = try LocalFile(path, .createNew)
-        var table = PageChecksumTable()
-        var pageSize: UInt32 = 0
+        let output = RestoreOutput(file: try LocalFile(path, .createNew))
         var bytesRead: Int64 = 0
         let scratch = FileSystem.parent(of: path)
         for (index, info) in plan.files.enumerated() {
@@ -64,53 +62,19 @@ public struct Restorer {
             let copy = try await store.localCopy(info.key, scratchDirectory: scratch)
             defer { if copy.isTemporary { try? FileSystem.remove(copy.path) } }
             do {
-                let file = try LocalFile(copy.path, .read)
-                var decoder = try LTXDecoder(FileByteSource(file))
-                let header = decoder.header
-                guard header.minTXID == info.minTXID, header.maxTXID == info.maxTXID else {
-                    throw BatonError(.corrupt, "its header says transactions \(header.minTXID)-\(header.maxTXID)")
-                }
-                if pageSize == 0 { pageSize = header.pageSize }
-                guard header.pageSize == pageSize else {
-                    throw BatonError(.corrupt, "page size \(header.pageSize) differs from the snapshot's \(pageSize)")
-                }
-                if header.isSnapshot {
-                    table = PageChecksumTable()
-                    try output.truncate(to: 0)
-                } else if !header.hasNoChecksum && header.preApplyChecksum != table.databaseChecksum {
-                    throw BatonError(
-                        .checksumMismatch,
-                        "it applies to a database with checksum \(hex(header.preApplyChecksum)) but the restored database has \(hex(table.databaseChecksum))"
-                    )
-                }
-                while let page = try decoder.nextPage() {
-                    try output.write(page.data, at: Int64(page.pageNumber - 1) * Int64(pageSize))
-                    table.set(
-                        page.pageNumber, checksum: DatabaseChecksum.page(page.pageNumber, page.data), pageSize: pageSize
-                    )
-                }
-                let trailer = try decoder.finish()
-                table.resize(to: header.commitPageCount, pageSize: pageSize)
-                try output.truncate(to: Int64(header.commitPageCount) * Int64(pageSize))
-                if !header.hasNoChecksum && trailer.postApplyChecksum != table.databaseChecksum {
-                    throw BatonError(
-                        .checksumMismatch,
-                        "after applying it the database checksum is \(hex(table.databaseChecksum)), the file says \(hex(trailer.postApplyChecksum))"
-                    )
-                }
-                bytesRead += try file.size()
+                bytesRead += try await BlockingWork.run { try output.apply(copy.path, info) }
             } catch let error as BatonError {
                 throw BatonError(error.code, "\(name): \(error.message)")
             }
             progress(index + 1, plan.files.count, bytesRead)
         }
-        try output.sync()
+        try await BlockingWork.run { try output.file.sync() }
         return RestoreResult(
             txid: plan.targetTXID, filesApplied: plan.files.count, bytesRead: bytesRead,
-            checksum: table.databaseChecksum, pageCount: table.pageCount, pageSize: pageSize)
+            checksum: output.table.databaseChecksum, pageCount: output.table.pageCount, pageSize: output.pageSize)
     }
 
-    private func check(_ path: String, _ integrity: IntegrityCheck) throws {
+    private static func check(_ path: String, _ integrity: IntegrityCheck) throws {
         guard integrity != .none else { return }
         let escaped = path.replacingPercentSigns()
         let connection = try SQLiteConnection(path: "file:\(escaped)?immutable=1", readOnly: true, uri: true)
@@ -124,7 +88,6 @@ public struct Restorer {
         }
     }
 
-    private func hex(_ value: UInt64) -> String { LTXFileInfo.hex(value) }
 }
 
 extension String {

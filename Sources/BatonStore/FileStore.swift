@@ -13,7 +13,8 @@ import BatonSystem
 /// (held only for the check and the rename; a write waits at most
 /// `lockWaitMilliseconds` for another's, then fails retryably).
 /// ETags are derived from inode, size and modification time, which change on
-/// every replace.
+/// every replace. Every operation runs on `BlockingWork`'s threads (an fsync
+/// or a wait for the lock never holds a cooperative thread).
 public struct FileStore: ObjectStore {
     /// The directory holding the objects.
     public let root: String
@@ -63,7 +64,7 @@ public struct FileStore: ObjectStore {
 
     /// Lists objects recursively; temporary files are skipped.
     public func list(prefix: String) async throws -> [ObjectInfo] {
-        try counted("list") { try listFiles(prefix: prefix) }
+        try await BlockingWork.run { [self] in try counted("list") { try listFiles(prefix: prefix) } }
     }
 
     private func listFiles(prefix: String) throws -> [ObjectInfo] {
@@ -93,15 +94,19 @@ public struct FileStore: ObjectStore {
 
     /// Reads the whole object.
     public func get(_ key: String) async throws -> [UInt8] {
-        try counted("get") {
-            let file = try LocalFile(path(key), .read)
-            return try file.read(at: 0, count: Int(try file.size()))
+        try await BlockingWork.run { [self] in
+            try counted("get") {
+                let file = try LocalFile(path(key), .read)
+                return try file.read(at: 0, count: Int(try file.size()))
+            }
         }
     }
 
     /// Reads a byte range of the object.
     public func get(_ key: String, range: Range<Int64>) async throws -> [UInt8] {
-        try counted("get") { try LocalFile(path(key), .read).read(at: range.lowerBound, count: Int(range.count)) }
+        try await BlockingWork.run { [self] in
+            try counted("get") { try LocalFile(path(key), .read).read(at: range.lowerBound, count: Int(range.count)) }
+        }
     }
 
     /// The object's own path: nothing to download.
@@ -114,7 +119,9 @@ public struct FileStore: ObjectStore {
     /// Writes atomically, honoring the condition.
     @discardableResult
     public func put(_ key: String, data: [UInt8], condition: PutCondition) async throws -> String {
-        try counted("put", up: Int64(data.count)) { try putFile(key, data: data, condition: condition) }
+        try await BlockingWork.run { [self] in
+            try counted("put", up: Int64(data.count)) { try putFile(key, data: data, condition: condition) }
+        }
     }
 
     private func putFile(_ key: String, data: [UInt8], condition: PutCondition) throws -> String {
@@ -135,8 +142,10 @@ public struct FileStore: ObjectStore {
     /// Copies a local file in atomically; with `.ifNoneMatch` an existing
     /// object is never replaced (the copy is linked in, which fails if the name exists).
     public func upload(_ key: String, fromFile source: String, condition: PutCondition) async throws {
-        let size = FileSystem.attributes(source)?.size ?? 0
-        try counted("put", up: size) { try uploadFile(key, fromFile: source, condition: condition) }
+        try await BlockingWork.run { [self] in
+            let size = FileSystem.attributes(source)?.size ?? 0
+            try counted("put", up: size) { try uploadFile(key, fromFile: source, condition: condition) }
+        }
     }
 
     private func uploadFile(_ key: String, fromFile source: String, condition: PutCondition) throws {
@@ -183,7 +192,7 @@ public struct FileStore: ObjectStore {
 
     /// Removes the object, if its ETag matches when one is given.
     public func delete(_ key: String, ifMatch: String?) async throws {
-        try counted("delete") { try deleteFile(key, ifMatch: ifMatch) }
+        try await BlockingWork.run { [self] in try counted("delete") { try deleteFile(key, ifMatch: ifMatch) } }
     }
 
     private func deleteFile(_ key: String, ifMatch: String?) throws {

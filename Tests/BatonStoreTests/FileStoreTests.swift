@@ -1,6 +1,7 @@
 import BatonCore
 import BatonStore
 import BatonSystem
+import Foundation
 import Testing
 
 #if canImport(Glibc)
@@ -29,13 +30,21 @@ import Testing
         try await ObjectStoreConformance.racingCreatesHaveOneWinner(try freshStore())
     }
 
-    @Test func aConditionalWriteWaitsForAnotherWritersLockOnlyBriefly() async throws {
+    /// A store holding `lease.json` whose lock another writer holds (here a
+    /// second open file, as a paused process would hold it); returns the
+    /// lease's ETag and that file (unlock it to let writes through).
+    func leaseWithLockHeldByAnotherWriter(lockWaitMilliseconds: Int64) async throws -> (FileStore, String, LocalFile) {
         let root = "/tmp/baton-filestore-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
-        let store = FileStore(root: root, lockWaitMilliseconds: 300)
+        let store = FileStore(root: root, lockWaitMilliseconds: lockWaitMilliseconds)
         let etag = try await store.put("lease.json", data: Array("one".utf8), condition: .ifNoneMatch)
-        // Another writer (here a second open file, as a paused process would hold it) keeps the lock.
         let other = try LocalFile(root + "/.lock", .readWrite)
         #expect(flock(other.descriptor, LOCK_EX) == 0)
+        return (store, etag, other)
+    }
+
+    @Test func aConditionalWriteWaitsForAnotherWritersLockOnlyBriefly() async throws {
+        let (store, etag, other) = try await leaseWithLockHeldByAnotherWriter(lockWaitMilliseconds: 300)
+        let root = store.root
         let started = MonotonicClock.now()
         do {
             _ = try await store.put("lease.json", data: Array("two".utf8), condition: .ifMatch(etag))
@@ -52,6 +61,33 @@ import Testing
         _ = try await store.put("lease.json", data: Array("two".utf8), condition: .ifMatch(etag))
         #expect(try await store.get("lease.json") == Array("two".utf8))
         #expect(try FileSystem.list(root).filter { $0.hasPrefix(".tmp-") }.isEmpty)
+    }
+
+    @Test func writesWaitingForTheLockLeaveSwiftsThreadsFree() async throws {
+        // The lease is renewed on Swift's cooperative threads (one per core): a store
+        // write waiting for another process's lock must not hold one of them.
+        let (store, etag, other) = try await leaseWithLockHeldByAnotherWriter(lockWaitMilliseconds: 3000)
+        defer { flock(other.descriptor, LOCK_UN) }
+        let writers = 4 * ProcessInfo.processInfo.activeProcessorCount
+        let started = MonotonicClock.now()
+        let sleptMilliseconds = await withTaskGroup(of: Int64?.self) { group in
+            for _ in 0..<writers {
+                group.addTask {
+                    _ = try? await store.put("lease.json", data: Array("two".utf8), condition: .ifMatch(etag))
+                    return nil
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(nanoseconds: 50_000_000)
+                return MonotonicClock.now() - started
+            }
+            var slept: Int64 = 0
+            for await result in group { if let result { slept = result } }
+            return slept
+        }
+        // From the start: blocked threads would keep the sleeper waiting for the writers' 3 s or more.
+        #expect(sleptMilliseconds < 1500)
+        #expect(try await store.get("lease.json") == Array("one".utf8))
     }
 
     @Test func invalidKeysAreRefused() async throws {

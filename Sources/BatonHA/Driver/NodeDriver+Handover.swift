@@ -24,8 +24,9 @@ extension NodeDriver {
             // From here the hand-over uploads the last files itself.
             await stopShipping()
             for database in node.databases {
+                guard let replicator = replicators[database.name] else { continue }
                 do {
-                    try replicators[database.name]?.sealCaptured()
+                    try await BlockingWork.runExclusive { try replicator.sealCaptured() }
                 } catch {
                     log(database, "hand-over: \(error)")
                 }

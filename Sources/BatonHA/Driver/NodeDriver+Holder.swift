@@ -4,7 +4,6 @@ import BatonReplication
 import BatonSQLite
 import BatonStore
 import BatonSystem
-import NIOPosix
 
 extension NodeDriver {
     /// Renews the lease and watches its deadline (`LeaseKeeper`): the app
@@ -79,8 +78,7 @@ extension NodeDriver {
         let ticket = node.captureRequested
         let flush = flushRequested
         flushRequested = false
-        serveCaptures(ticket: ticket)
-        var sealed = false
+        var due: [(NodeDatabase, Replicator)] = []
         for database in node.databases {
             guard let replicator = replicators[database.name] else { continue }
             // Read before the step: a change made during it is stepped next round.
@@ -88,14 +86,24 @@ extension NodeDriver {
             guard flush || stepDue(database, replicator, changes: changes) else { continue }
             walSeen[database.name] = changes
             lastStep[database.name] = clock.now()
-            let before = replicator.sealedTXID
-            do {
-                try replicator.stepLocally(flushAll: flush)
-            } catch {
-                log(database, "replication: \(error)")
-            }
-            sealed = sealed || replicator.sealedTXID != before
+            due.append((database, replicator))
         }
+        // The captures and steps read the WAL, write and fsync sealed files: on a blocking-work thread.
+        let sealed =
+            (try? await BlockingWork.runExclusive {
+                self.serveCaptures(ticket: ticket)
+                var sealed = false
+                for (database, replicator) in due {
+                    let before = replicator.sealedTXID
+                    do {
+                        try replicator.stepLocally(flushAll: flush)
+                    } catch {
+                        self.log(database, "replication: \(error)")
+                    }
+                    sealed = sealed || replicator.sealedTXID != before
+                }
+                return sealed
+            }) ?? false
         // The shippers upload what was just sealed (they wait for this, not on a timer).
         if flush || sealed { node.shipperWake.signal() }
         if let app = node.app, !app.isRunning, node.lease.mayWrite,
@@ -201,7 +209,7 @@ extension NodeDriver {
                 // A replicator whose start failed has captured nothing: there is nothing to seal.
                 if let replicator = replicators[name], replicator.isStarted {
                     do {
-                        try replicator.sealCaptured()
+                        try await BlockingWork.runExclusive { try replicator.sealCaptured() }
                         positions[name] = (replicator.sealedTXID, replicator.sealedChecksum)
                         unconfirmed = try replicator.pendingFiles().count
                     } catch {
@@ -261,8 +269,8 @@ extension NodeDriver {
     }
 
     /// Adopts the files of the databases in `positions` as standby copies
-    /// at once (each is mostly waiting for its own fsyncs), on the
-    /// blocking-I/O thread pool.
+    /// at once (each is mostly waiting for its own fsyncs), on
+    /// `BlockingWork`'s threads.
     func adoptLocalCopies(_ positions: [String: (txid: UInt64, checksum: UInt64)], epoch: UInt64) async {
         let databases = node.databases.filter { positions[$0.name] != nil }
         let copies = await withTaskGroup(of: (String, UncheckedBox<StandbyDatabase>?).self) { group in
@@ -270,7 +278,7 @@ extension NodeDriver {
                 let position = positions[database.name]
                 let log = logger(for: database)
                 group.addTask {
-                    let copy = try? await NIOThreadPool.singleton.runIfActive {
+                    let copy = try? await BlockingWork.run {
                         NodeDriver.localCopy(database, position: position, epoch: epoch, log: log)
                     }
                     return (database.name, copy ?? nil)

@@ -39,7 +39,13 @@ extension NodeDriver {
                 let database = member(name)
                 let facts = promotionFacts[name] ?? PromotionFacts()
                 var contains = true  // no content: nothing that could be lost by replacing it
-                if let checksum = try facts.copyChecksum ?? LocalDatabase.checksum(database.path) {
+                var checksum = facts.copyChecksum
+                if checksum == nil {
+                    let path = database.path
+                    // Reads the whole file: on a blocking-work thread.
+                    checksum = try await BlockingWork.run { try LocalDatabase.checksum(path) }
+                }
+                if let checksum {
                     contains = try await StoreHistory.contains(
                         txid: facts.copyTXID, checksum: checksum, files: facts.storeFiles, in: database.store)
                 }

@@ -63,9 +63,12 @@ struct StandbyFollower: Sendable {
             let records = try FramedBatch.decode(reply.body)
             if !records.isEmpty {
                 do {
-                    try database.copyGate.withLock { readable in
-                        try copy.apply(records)
-                        readable = true
+                    // Writes and fsyncs the copy: on a blocking-work thread (this follower owns the copy).
+                    try await BlockingWork.runExclusive {
+                        try database.copyGate.withLock { readable in
+                            try copy.apply(records)
+                            readable = true
+                        }
                     }
                 } catch let error as BatonError
                     where [.checksumMismatch, .gap, .corrupt].contains(error.code)
