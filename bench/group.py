@@ -12,14 +12,19 @@ differ by what Baton does for the other three, not by the app's own work.
 2. hand-over: `baton handoff` duration under a client load through both
    proxies, --handoffs times back and forth in each run's cluster;
 3. sync mode: what `replication: sync` adds to a single-row INSERT through the
-   relay API (sync p50 − async p50, as bench/sync_latency.py); in the group
-   the write goes to one database but its answer waits for all four WALs to
-   be read and confirmed, which is the group's cost.
+   relay API (sync p50 − async p50); in the group the write goes to one
+   database but its answer waits for all four WALs to be read and confirmed,
+   which is the group's cost. Four clusters run at once (one database async
+   and sync, four databases async and sync) and one client writes to their
+   holders in turn, write by write, so the four figures of a run are taken
+   over the same seconds of the machine (measured one cluster after another,
+   the run-to-run drift was larger than the difference being measured).
 
 The target (issue 11): each group figure within 1.2× of the single-database
 one. Results print as Markdown; --record appends them to bench/RESULTS.md.
 """
 import argparse
+import contextlib
 import datetime
 import os
 import platform
@@ -70,6 +75,19 @@ def handoffs(root, ttl, databases, count):
         cluster.stop()
 
 
+def sync_added_interleaved(folder, count):
+    """What sync mode adds to a relay write's p50 (ms), for one database and for
+    the group, from four clusters running at once and written in turn."""
+    configurations = [(label, mode, databases) for label, databases in (("one", None), ("four", RAILS))
+                      for mode in ("async", "sync")]
+    with contextlib.ExitStack() as stack:
+        holders = [stack.enter_context(sync_latency.relay_cluster(mode, folder / f"{label}-{mode}", databases))[1]
+                   for label, mode, databases in configurations]
+        latencies = sync_latency.interleaved_relay_writes([holder.api_port for holder in holders], count)
+    p50 = {(label, mode): percentile(values, 50) for (label, mode, _), values in zip(configurations, latencies)}
+    return {label: p50[(label, "sync")] - p50[(label, "async")] for label in ("one", "four")}
+
+
 def measure(folder, args):
     """Runs each measure for one database and for the group of four, alternating, so
     that anything else the machine does affects both alike; medians per label."""
@@ -81,12 +99,15 @@ def measure(folder, args):
                 figures["crash"].append(crash_failover(folder / f"{label}-crash-{run}", args.ttl, databases))
             if "handoff" in args.only:
                 figures["handoff"] += handoffs(folder / f"{label}-handoff-{run}", args.ttl, databases, args.handoffs)
-            if "sync" in args.only:
-                relay_async, _ = sync_latency.baton("async", folder / f"{label}-async-{run}", args.count, 1, databases)
-                relay_sync, _ = sync_latency.baton("sync", folder / f"{label}-sync-{run}", args.count, 1, databases)
-                figures["sync"].append(percentile(relay_sync, 50) - percentile(relay_async, 50))
-            print(f"{label} run {run + 1}: " + ", ".join(f"{key} {values[-1]:.3f}" for key, values in figures.items()
-                                                          if values), file=sys.stderr)
+            measured = [f"{key} {figures[key][-1]:.3f}" for key in ("crash", "handoff") if figures[key]]
+            if measured:
+                print(f"{label} run {run + 1}: " + ", ".join(measured), file=sys.stderr)
+        if "sync" in args.only:
+            added = sync_added_interleaved(folder / f"sync-{run}", args.count)
+            for label, value in added.items():
+                results[label]["sync"].append(value)
+            print(f"run {run + 1}: sync adds {added['one']:.2f} ms (one), {added['four']:.2f} ms (four)",
+                  file=sys.stderr)
     return {label: {key: statistics.median(values) for key, values in figures.items() if values}
             for label, figures in results.items()}
 
@@ -119,7 +140,8 @@ def main():
 
 Two `baton node` processes on loopback, file:// store, lease TTL {args.ttl}, the demo app writing the first
 database only (the app's work is the same in both columns; the other three databases are held, streamed,
-handed over and failed over all the same); sync latency: {args.count} single-row relay INSERTs, one client.
+handed over and failed over all the same); sync latency: {args.count} single-row relay INSERTs to each of four
+clusters running at once (one and four databases, async and sync), one client writing to them in turn.
 Runs alternate between one database and four, so both see the same machine.
 
 Command: `{command}`

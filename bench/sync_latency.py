@@ -17,6 +17,7 @@ Reports p50/p99 per configuration and what sync adds over the local commit
 Results print as Markdown; --record appends them to bench/RESULTS.md.
 """
 import argparse
+import contextlib
 import datetime
 import http.client
 import json
@@ -77,8 +78,15 @@ def timed_requests(port, make_request, count, clients):
     return latencies
 
 
-def baton(mode, root, count, clients, databases=None):
-    cluster = Cluster(root, f"file://{root}/replica", ttl="10s", replication=mode, databases=databases)
+INSERT = json.dumps([["INSERT INTO bench(v) VALUES(?)", "x" * 100]])
+
+
+@contextlib.contextmanager
+def relay_cluster(mode, root, databases=None, binary=None):
+    """A running two-node cluster in `mode` (of `binary`, default BATON_BIN's) with the
+    bench table made and the relay path warmed up; yields (cluster, holder, standby)."""
+    cluster = Cluster(root, f"file://{root}/replica", ttl="10s", replication=mode, databases=databases,
+                      binary=binary)
     if databases:
         from failover import app_on_first_database
         app_on_first_database(cluster)
@@ -96,17 +104,43 @@ def baton(mode, root, count, clients, databases=None):
         connection = http.client.HTTPConnection("127.0.0.1", holder.api_port, timeout=30)
         connection.request("POST", "/db/execute", body='["CREATE TABLE bench (id INTEGER PRIMARY KEY, v TEXT)"]')
         connection.getresponse().read()
-        insert = json.dumps([["INSERT INTO bench(v) VALUES(?)", "x" * 100]])
-        # Warm up both paths.
-        timed_requests(holder.api_port, lambda i, n: ("POST", "/db/execute", insert), 50, 1)
-        relay = timed_requests(holder.api_port, lambda i, n: ("POST", "/db/execute", insert), count, clients)
-        proxy = timed_requests(holder.proxy_port, lambda i, n: ("POST", f"/write?key={mode}-{i}-{n}", ""), count,
-                               clients)
+        connection.close()
+        timed_requests(holder.api_port, lambda i, n: ("POST", "/db/execute", INSERT), 50, 1)
+        yield cluster, holder, standby
         if mode == "sync":
             assert (holder.status() or {}).get("syncStandby") == standby.name, "the standby dropped out of sync"
-        return relay, proxy
     finally:
         cluster.stop()
+
+
+def baton(mode, root, count, clients, databases=None):
+    with relay_cluster(mode, root, databases) as (_, holder, _standby):
+        relay = timed_requests(holder.api_port, lambda i, n: ("POST", "/db/execute", INSERT), count, clients)
+        proxy = timed_requests(holder.proxy_port, lambda i, n: ("POST", f"/write?key={mode}-{i}-{n}", ""), count,
+                               clients)
+        return relay, proxy
+
+
+def interleaved_relay_writes(ports, count):
+    """`count` single-row relay INSERTs to each port, one client, taking the ports in
+    turn write by write, so that whatever else the machine does falls on all of
+    them alike; latencies in ms per port."""
+    connections = [http.client.HTTPConnection("127.0.0.1", port, timeout=30) for port in ports]
+    latencies = [[] for _ in ports]
+    try:
+        for _ in range(count):
+            for index, connection in enumerate(connections):
+                started = time.perf_counter()
+                connection.request("POST", "/db/execute", body=INSERT, headers={"Content-Type": "application/json"})
+                response = connection.getresponse()
+                text = response.read()
+                latencies[index].append((time.perf_counter() - started) * 1000)
+                if response.status != 200 or b'"error"' in text:
+                    raise RuntimeError(f"a relay write to port {ports[index]} failed: {text[:200]!r}")
+    finally:
+        for connection in connections:
+            connection.close()
+    return latencies
 
 
 def pg(root, count, clients, settings):

@@ -52,7 +52,7 @@ class Member:
             self.db = next(iter(self.dbs.values()))
         self.log = self.dir / "node.log"
         self.proc = None
-        self.app_command = f"'{BATON}' demo-app --listen 127.0.0.1:{self.app_port}"
+        self.app_command = f"'{cluster.binary}' demo-app --listen 127.0.0.1:{self.app_port}"
 
     @property
     def api(self):
@@ -100,7 +100,7 @@ replication:
         config = self.write_config(self.cluster.stores[self.name])
         env = {**os.environ, f"TEST_STORE_{self.name.upper()}": self.cluster.stores[self.name],
                "TEST_TOKEN": self.cluster.token or ""}
-        self.proc = subprocess.Popen([BATON, "node", "--config", str(config)], stdout=open(self.log, "ab"),
+        self.proc = subprocess.Popen([self.cluster.binary, "node", "--config", str(config)], stdout=open(self.log, "ab"),
                                      stderr=subprocess.STDOUT, env=env)
 
     def status(self):
@@ -121,9 +121,12 @@ replication:
 
 class Cluster:
     def __init__(self, root, store, names=("a", "b"), ttl="3s", stores=None, token=None, batch_window="1s",
-                 replication="async", on_standby_loss="degrade", hold_timeout="20s", extra_yaml="", databases=None):
-        """`databases`: names of a group (each `storage/<name>.sqlite3`, named after its stem)."""
+                 replication="async", on_standby_loss="degrade", hold_timeout="20s", extra_yaml="", databases=None,
+                 binary=None):
+        """`databases`: names of a group (each `storage/<name>.sqlite3`, named after its stem);
+        `binary`: the `baton` to run (default BATON_BIN's, benchmarks compare two builds)."""
         self.root = Path(root)
+        self.binary = binary or BATON
         self.databases = list(databases or [])
         self.extra_yaml = extra_yaml
         self.replication = replication

@@ -88,10 +88,14 @@ extension NodeDriver {
             lastStep[database.name] = clock.now()
             due.append((database, replicator))
         }
-        // The captures and steps read the WAL, write and fsync sealed files: on a blocking-work thread.
+        // Reading the commits a write waits for is a read of the WAL's tail (in the page cache)
+        // and answers that write: done here, at once (a thread hop would add to every answer).
+        serveCaptures(ticket: ticket)
+        // The steps seal, fsync and checkpoint: on a blocking-work thread.
         let sealed =
-            (try? await BlockingWork.runExclusive {
-                self.serveCaptures(ticket: ticket)
+            due.isEmpty
+            ? false
+            : (try? await BlockingWork.runExclusive {
                 var sealed = false
                 for (database, replicator) in due {
                     let before = replicator.sealedTXID
