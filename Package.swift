@@ -28,7 +28,14 @@ let package = Package(
             dependencies: ["BatonCore", .product(name: "NIOPosix", package: "swift-nio")]),
         .target(
             name: "BatonStore",
-            dependencies: ["BatonCore", "BatonSystem", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: [
+                "BatonCore", "BatonSystem", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
         ),
         .target(name: "BatonSQLite", dependencies: ["BatonCore", "BatonSystem", "CSQLite"]),
         .target(

@@ -77,6 +77,32 @@ import Testing
         #expect(Date().timeIntervalSince(started) < 10)
     }
 
+    @Test func aCancelledRequestStopsAtOnceAndASilentStoreTimesOut() async throws {
+        // A holder that fences itself or a node that shuts down cancels its store
+        // requests: they must end then, not when the server (which may never) answers.
+        let silent = try SilentServer()
+        defer { silent.stop() }
+        var configuration = try S3Configuration(
+            bucket: "b", prefix: "p", query: ["endpoint": "http://127.0.0.1:\(silent.port)", "timeout": "30s"],
+            environment: ["AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b"])
+        let store = S3Store(configuration: configuration)
+        let request = Task { try await store.get("lease.json") }
+        try await Task.sleep(nanoseconds: 300_000_000)
+        let started = MonotonicClock.now()
+        request.cancel()
+        await #expect(throws: CancellationError.self) { _ = try await request.value }
+        #expect(MonotonicClock.now() - started < 2000)
+        // Not cancelled: the read timeout ends it, with a message that says so.
+        configuration.requestTimeoutSeconds = 1
+        configuration.retry.maxAttempts = 1
+        let quick = S3Store(configuration: configuration)
+        await #expect {
+            _ = try await quick.get("lease.json")
+        } throws: { error in
+            (error as? BatonError)?.message.contains("no answer from 127.0.0.1:\(silent.port) within 1s") == true
+        }
+    }
+
     @Test func missingBucketIsNamed() async throws {
         let moto = try await MotoServer.started()
         defer { moto.stop() }

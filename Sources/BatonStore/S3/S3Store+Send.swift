@@ -1,9 +1,10 @@
+import AsyncHTTPClient
 import BatonCore
+import BatonSystem
 import Foundation
-
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
+import NIOCore
+import NIOHTTP1
+import NIOPosix
 
 extension S3Store {
     /// Signs and sends `request`, retrying transport failures, 5xx and 429
@@ -35,7 +36,8 @@ extension S3Store {
             case .success(let response):
                 throw finalError(request, response, ambiguous: ambiguous && conditional)
             case .failure(let error):
-                if error is CancellationError { throw error }
+                // A cancelled task (fencing, shutdown) stops at once: nothing is retried for it.
+                if error is CancellationError || Task.isCancelled { throw CancellationError() }
                 metrics.record(request.kind, "retry")
                 ambiguous = ambiguous || request.method != "GET"
                 guard attempt < configuration.retry.maxAttempts else {
@@ -86,15 +88,23 @@ extension S3Store {
     }
 
     private func describeTransport(_ error: Error) -> String {
-        if let urlError = error as? URLError {
-            switch urlError.code {
-            case .timedOut: return "timed out after \(Int(configuration.requestTimeoutSeconds)) s"
-            case .cannotConnectToHost, .cannotFindHost: return "cannot connect to \(configuration.host)"
-            case .networkConnectionLost: return "connection to \(configuration.host) lost"
-            default: return "\(urlError.localizedDescription) (\(configuration.host))"
+        let seconds = DurationText.format(Int64(configuration.requestTimeoutSeconds * 1000))
+        if let error = error as? HTTPClientError {
+            switch error {
+            case .readTimeout, .deadlineExceeded: return "no answer from \(configuration.host) within \(seconds)"
+            case .connectTimeout: return "cannot connect to \(configuration.host) (timed out)"
+            case .remoteConnectionClosed: return "connection to \(configuration.host) lost"
+            default: return "\(error) (\(configuration.host))"
             }
         }
-        return "\(error)"
+        if error is Deadline.Exceeded { return "no complete answer from \(configuration.host) within 4 × \(seconds)" }
+        if let error = error as? IOError, error.errnoCode == ECONNREFUSED {
+            return "cannot connect to \(configuration.host) (connection refused)"
+        }
+        if error is NIOConnectionError || error is ChannelError {
+            return "cannot connect to \(configuration.host)"
+        }
+        return "\(error) (\(configuration.host))"
     }
 
     private func sendOnce(_ request: S3Request) async throws -> S3Response {
@@ -125,27 +135,32 @@ extension S3Store {
                 "\(SigV4Signer.uriEncode($0.0, encodeSlash: true))=\(SigV4Signer.uriEncode($0.1, encodeSlash: true))"
             }.joined(separator: "&")
         }
-        guard let url = components.url else {
+        guard let url = components.url?.absoluteString else {
             throw BatonError(.usage, "\(displayURL): cannot build a URL for \(path)")
         }
-        var urlRequest = URLRequest(url: url, timeoutInterval: configuration.requestTimeoutSeconds)
-        urlRequest.httpMethod = request.method
-        for (name, value) in headers where name != "host" { urlRequest.setValue(value, forHTTPHeaderField: name) }
-        urlRequest.setValue(signature.authorization, forHTTPHeaderField: "Authorization")
+        var httpRequest = HTTPClientRequest(url: url)
+        httpRequest.method = HTTPMethod(rawValue: request.method)
+        // The signature covers the host as configured (with its port): send exactly that.
+        for (name, value) in headers { httpRequest.headers.add(name: name, value: value) }
+        httpRequest.headers.add(name: "Authorization", value: signature.authorization)
         if request.method == "PUT" || request.method == "POST" {
-            urlRequest.httpBody = Data(payload)
-            urlRequest.setValue("\(payload.count)", forHTTPHeaderField: "Content-Length")
+            httpRequest.body = .bytes(ByteBuffer(bytes: payload))
             // Without it, POST bodies go out as a form, which servers may consume as one.
-            urlRequest.setValue(
-                request.method == "POST" ? "application/xml" : "application/octet-stream",
-                forHTTPHeaderField: "Content-Type")
+            httpRequest.headers.add(
+                name: "Content-Type", value: request.method == "POST" ? "application/xml" : "application/octet-stream")
         }
-        let (data, response) = try await session.data(for: urlRequest)
-        guard let http = response as? HTTPURLResponse else { throw URLError(.badServerResponse) }
-        var responseHeaders: [String: String] = [:]
-        for (name, value) in http.allHeaderFields {
-            if let name = name as? String, let value = value as? String { responseHeaders[name.lowercased()] = value }
+        let timeout = Int64(configuration.requestTimeoutSeconds * 1000)
+        let client = S3HTTPClient.client(readTimeoutMilliseconds: timeout)
+        // Nothing arriving for `timeout` fails the request (the client's read timeout); the whole
+        // exchange, a large body included, gets four times that, as before.
+        let prepared = httpRequest
+        let (status, responseHeaders, body) = try await Deadline.within(milliseconds: 4 * timeout) {
+            let response = try await client.execute(prepared, timeout: .milliseconds(4 * timeout))
+            var headers: [String: String] = [:]
+            for header in response.headers { headers[header.name.lowercased()] = header.value }
+            let body = try await response.body.collect(upTo: Int.max)
+            return (Int(response.status.code), headers, [UInt8](body.readableBytesView))
         }
-        return S3Response(status: http.statusCode, headers: responseHeaders, body: [UInt8](data))
+        return S3Response(status: status, headers: responseHeaders, body: body)
     }
 }

@@ -2,12 +2,9 @@ import BatonCore
 import BatonSystem
 import Foundation
 
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
-
 /// An `ObjectStore` in an S3-compatible bucket (AWS S3, R2, Tigris, B2,
-/// MinIO…): SigV4-signed HTTP requests with timeouts and retries.
+/// MinIO…): SigV4-signed HTTP requests (AsyncHTTPClient, `S3HTTPClient`)
+/// with timeouts and retries; a cancelled task cancels its request.
 ///
 /// Conditional writes map to `If-None-Match: *` and `If-Match`; a 412 is
 /// `preconditionFailed`. A conditional put that is retried after an attempt
@@ -20,18 +17,12 @@ public final class S3Store: ObjectStore, @unchecked Sendable {
     /// Request counters.
     public let metrics: StoreMetrics
     let signer: SigV4Signer
-    let session: URLSession
 
     /// A store for `configuration`.
     public init(configuration: S3Configuration, metrics: StoreMetrics = StoreMetrics()) {
         self.configuration = configuration
         self.metrics = metrics
         signer = SigV4Signer(credentials: configuration.credentials, region: configuration.region)
-        let sessionConfiguration = URLSessionConfiguration.ephemeral
-        sessionConfiguration.timeoutIntervalForRequest = configuration.requestTimeoutSeconds
-        sessionConfiguration.timeoutIntervalForResource = configuration.requestTimeoutSeconds * 4
-        sessionConfiguration.httpMaximumConnectionsPerHost = 8
-        session = URLSession(configuration: sessionConfiguration)
     }
 
     /// `s3://bucket/prefix`.
