@@ -1,5 +1,6 @@
 import BatonCore
 import BatonStore
+import BatonSystem
 
 /// The LTX files a replica holds, read from the store's listing and,
 /// when asked, from each file's header.
@@ -11,15 +12,19 @@ public enum ReplicaCatalog {
         return headers ? try await withHeaders(files, in: store) : files
     }
 
-    /// `files` with their timestamps and epochs read from each file's header.
+    /// How many header reads a listing has in flight at once.
+    static let headerReadWidth = 16
+
+    /// `files` with their timestamps and epochs read from each file's header
+    /// (`headerReadWidth` reads in flight: thousands of files are common).
     public static func withHeaders(_ files: [LTXFileInfo], in store: any ObjectStore) async throws -> [LTXFileInfo] {
-        var result = files
-        for index in result.indices {
-            let header = try await header(of: result[index], in: store)
-            result[index].timestampMilliseconds = header.timestampMilliseconds
-            result[index].epoch = header.nodeID
+        try await BoundedConcurrency.map(files, width: headerReadWidth) { file in
+            let header = try await header(of: file, in: store)
+            var file = file
+            file.timestampMilliseconds = header.timestampMilliseconds
+            file.epoch = header.nodeID
+            return file
         }
-        return result
     }
 
     /// The databases of a group stored under `store`: each name whose
