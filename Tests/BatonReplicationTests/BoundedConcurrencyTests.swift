@@ -7,7 +7,12 @@ import Testing
     /// Counts how many transforms run at once.
     final class Gauge: Sendable {
         private let state = Mutex((running: 0, most: 0))
-        func enter() { state.withLock { $0.running += 1; $0.most = max($0.most, $0.running) } }
+        func enter() {
+            state.withLock { state in
+                state.running += 1
+                state.most = max(state.most, state.running)
+            }
+        }
         func leave() { state.withLock { $0.running -= 1 } }
         var most: Int { state.withLock { $0.most } }
     }
