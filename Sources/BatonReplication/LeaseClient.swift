@@ -162,12 +162,16 @@ public final class LeaseClient: Sendable {
 
     /// Asks for the record to name `standby` as in sync (nil: none); the
     /// renewing task writes it at once. Watch `recordedSyncStandby`.
-    public func requestSyncStandby(_ standby: String?) {
+    /// Returns whether this call changed what is asked for (of several
+    /// callers asking for the same change, exactly one gets true).
+    @discardableResult
+    public func requestSyncStandby(_ standby: String?) -> Bool {
         let changed = syncStandbyState.withLock { state -> Bool in
             defer { state.wanted = standby }
             return state.wanted != standby
         }
         if changed { changes.signal() }
+        return changed
     }
 
     /// Renews if due (or at once when the in-sync standby must change);

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from cluster import RAILS, Cluster, Load, http, keys
-from conftest import BATON, baton
+from conftest import BATON, baton, wait_for
 from s3support import FaultProxy, free_port
 
 
@@ -191,6 +191,42 @@ def test_an_old_holder_keeps_its_diverged_copy_and_rejoins(tmp_path, group):
             copy.close()
             assert only_old <= kept, db
         assert "diverged" in old.log_text()
+    finally:
+        for member in cluster.members:
+            if member.proc and member.proc.poll() is None:
+                member.proc.send_signal(signal.SIGCONT)
+        cluster.stop()
+
+
+def test_an_old_holder_at_the_new_holder_s_first_state_rejoins_without_a_rebuild(tmp_path):
+    # The store lags the stream (a long batch window), so the promoted standby cannot resume from it and
+    # writes its copy as a snapshot under the next transaction. The old holder, frozen with exactly that
+    # state, must see that its copy is that snapshot (same checksum), not keep it aside as diverged and
+    # rebuild it from the store (found by the chaos suite: a spurious rebuild after every such takeover).
+    cluster = Cluster(tmp_path, f"file://{tmp_path}/replica", ttl="3s", batch_window="60s")
+    cluster.start()
+    try:
+        old = cluster.holder()
+        standby = cluster["b" if old.name == "a" else "a"]
+        cluster.wait_streaming(standby)
+        for i in range(10):
+            assert http("POST", f"{old.proxy}/write?key=before-{i}", body=b"")[0] == 200
+        cluster.wait_caught_up(standby, old)
+        old.proc.send_signal(signal.SIGSTOP)
+        time.sleep(4)  # past the TTL
+        new = cluster.holder(among=[standby], timeout=30)
+        assert "writing a new snapshot" in new.log_text(), "the test's premise: the store lagged the copy"
+        old.proc.send_signal(signal.SIGCONT)
+        wait_for(lambda: old.get("/replica?lag=0") == 200, 30, "the old holder streaming")
+        for i in range(5):
+            assert http("POST", f"{new.proxy}/write?key=after-{i}", body=b"")[0] == 200
+        cluster.wait_caught_up(old, new)
+        time.sleep(0.5)
+        assert checksum_of(old.db) == checksum_of(new.db)
+        log = old.log_text()
+        assert "(same checksum); following on" in log, log
+        assert "diverged" not in log and "rebuilt" not in log.split("stepped down")[-1], log
+        assert not sorted(old.db.parent.glob(old.db.name + ".diverged-*"))
     finally:
         for member in cluster.members:
             if member.proc and member.proc.poll() is None:

@@ -36,7 +36,6 @@ struct WriteAcknowledger {
             return .unconfirmed(txids: nil, reason: "the holder did not read its WAL in time")
         }
         guard config.replicationMode == .sync else { return .acknowledged(txids: targets) }
-        var droppedStandby = false
         while true {
             let seen = node.progress.version
             let named = node.lease.recordedSyncStandby
@@ -61,13 +60,12 @@ struct WriteAcknowledger {
             case .wait:
                 break
             case .waitDroppingStandby:
-                if !droppedStandby, let named {
-                    droppedStandby = true
+                // Every write waiting on the silent standby comes here; the one that asks first says so.
+                if node.lease.requestSyncStandby(nil), let named {
                     node.log(
                         "standby \(named) did not confirm the write's transactions within \(DurationText.format(config.standbyTimeoutMilliseconds)); recording in the lease that no standby is in sync"
                     )
                 }
-                node.lease.requestSyncStandby(nil)
             case .waitForStore:
                 node.inbox.send(.flush)
             }

@@ -102,6 +102,17 @@ struct StandbyFollower: Sendable {
         case 410:
             let reason = String(decoding: reply.body, as: UTF8.self)
             log("the local copy is behind the holder's stream: \(reason)")
+            // A holder promoted from a copy the store lagged behind starts its window with a
+            // snapshot of that copy under the next TXID: a copy at the same state (this one, when it
+            // was the old holder's last) has the snapshot's checksum and goes on from there.
+            if let located = try await locate(checksum: checksum).txid {
+                // Reads the whole copy to prove its checksum: on a blocking-work thread.
+                _ = try await BlockingWork.runExclusive {
+                    try copy.adopt(txid: located, checksum: checksum, epoch: epoch)
+                }
+                log("the local copy is the holder's state at transaction \(located) (same checksum); following on")
+                return 0
+            }
             let files = try await ReplicaCatalog.files(in: database.store, headers: false)
             let proven = try await StoreHistory.contains(
                 txid: txid, checksum: checksum, files: files, in: database.store)
@@ -121,18 +132,13 @@ struct StandbyFollower: Sendable {
     private func locateOrRebuild() async throws {
         let copy = self.copy.value
         if let checksum = try LocalDatabase.checksum(copy.path) {
-            let reply = try await node.peers.send(
-                .GET, "\(holderAPI)/locate?\(databaseQuery)&checksum=\(LTXFileInfo.hex(checksum))",
-                timeoutMilliseconds: 5000)
-            if reply.status == 200, let txid = UInt64(String(decoding: reply.body, as: UTF8.self)) {
-                try copy.adopt(txid: txid, checksum: checksum, epoch: 0)
+            let located = try await locate(checksum: checksum)
+            if let txid = located.txid {
+                _ = try await BlockingWork.runExclusive { try copy.adopt(txid: txid, checksum: checksum, epoch: 0) }
                 log("the local copy is the holder's state at transaction \(txid)")
                 return
             }
-            guard reply.status == 404 else { throw BatonError(.io, "locate answered \(reply.status)") }
-            let epoch = reply.headers.first(name: "X-Baton-Epoch").flatMap(UInt64.init) ?? 0
-            let start = reply.headers.first(name: "X-Baton-Epoch-Start").flatMap(UInt64.init) ?? 0
-            try await rebuild(keepAside: true, epoch: epoch, epochStart: start)
+            try await rebuild(keepAside: true, epoch: located.epoch, epochStart: located.epochStart)
         } else {
             let reply = try await node.peers.send(
                 .GET, "\(holderAPI)/locate?\(databaseQuery)&checksum=0", timeoutMilliseconds: 5000)
@@ -140,6 +146,21 @@ struct StandbyFollower: Sendable {
             let start = reply.headers.first(name: "X-Baton-Epoch-Start").flatMap(UInt64.init) ?? 0
             try await rebuild(keepAside: false, epoch: epoch, epochStart: start)
         }
+    }
+
+    /// Where in the holder's stream window the state with `checksum` is
+    /// (nil: nowhere), with the holder's epoch and the TXID it started at.
+    private func locate(checksum: UInt64) async throws -> (txid: UInt64?, epoch: UInt64, epochStart: UInt64) {
+        let reply = try await node.peers.send(
+            .GET, "\(holderAPI)/locate?\(databaseQuery)&checksum=\(LTXFileInfo.hex(checksum))",
+            timeoutMilliseconds: 5000)
+        let epoch = reply.headers.first(name: "X-Baton-Epoch").flatMap(UInt64.init) ?? 0
+        let start = reply.headers.first(name: "X-Baton-Epoch-Start").flatMap(UInt64.init) ?? 0
+        if reply.status == 200, let txid = UInt64(String(decoding: reply.body, as: UTF8.self)) {
+            return (txid, epoch, start)
+        }
+        guard reply.status == 404 else { throw BatonError(.io, "locate answered \(reply.status)") }
+        return (nil, epoch, start)
     }
 
     /// Replaces the copy with the store's newest state (fenced by the holder's epoch).
