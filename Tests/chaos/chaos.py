@@ -1,0 +1,228 @@
+#!/usr/bin/env python3
+"""A chaos run: two `baton node` processes in zero-loss mode (`replication:
+sync`) on an S3-compatible store (moto on loopback), four clients writing
+through both front proxies, and faults injected one after another at random
+(kill -9 and SIGSTOP of either node, of the app, CPU starvation; see
+faults.py). Every client request is recorded; afterwards the cluster is
+healed and stopped, each node's database and a restore from the store are
+read, and checker.py decides: no acknowledged write lost, never two writers,
+every copy equal and intact, and the cluster whole again within TTL + 10 s
+after every fault.
+
+    scripts/chaos [--minutes N] [--seed S] [--faults a,b] [--keep DIR] [--record]
+
+Exits 0 when no violation was found; prints a summary (and with --record
+appends it to bench/CHAOS.md). The history (history.jsonl), the fault log
+(faults.jsonl) and the nodes' logs stay in --keep DIR when given.
+"""
+import argparse
+import datetime
+import json
+import os
+import random
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT / "Tests" / "integration"))
+
+import checker  # noqa: E402
+import faults  # noqa: E402
+from cluster import Cluster, Load  # noqa: E402
+from conftest import BATON  # noqa: E402
+from s3support import Moto  # noqa: E402
+
+
+def history(load):
+    """Every request the load's clients made, as the checker reads it."""
+    entries = [{"key": key, "sent": sent, "received": received, "status": 200, "epoch": int(epoch),
+                "at": load.committed_at[key] * 1000} for key, epoch, sent, received in load.acks]
+    entries += [{"key": key, "sent": sent, "received": received, "status": status, "error": text}
+                for key, status, text, sent, received in load.failures]
+    return sorted(entries, key=lambda entry: entry["sent"])
+
+
+def whole(cluster):
+    """One node answers /primary and every other /replica (streaming)."""
+    holders = [member for member in cluster.members if member.get("/primary") == 200]
+    if len(holders) != 1:
+        return False
+    return all(member.get("/replica") == 200 for member in cluster.members if member is not holders[0])
+
+
+def seconds_until_whole(cluster, timeout):
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if whole(cluster):
+            return time.monotonic() - started
+        time.sleep(0.1)
+    return None
+
+
+def backtrace(pid, path):
+    """Every thread's stack of a process that hangs (gdb), for the report."""
+    try:
+        out = subprocess.run(["gdb", "-p", str(pid), "-batch", "-ex", "thread apply all bt"], capture_output=True,
+                             text=True, timeout=120)
+        path.write_text(out.stdout + out.stderr)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        path.write_text(f"no backtrace: {error}")
+
+
+def rows(path):
+    """(id, key, epoch) of every row, in id order."""
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        return [(row_id, key, int(epoch)) for row_id, key, epoch in
+                db.execute("SELECT id, key, epoch FROM writes ORDER BY id")]
+
+
+def integrity(path):
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        return db.execute("PRAGMA integrity_check").fetchone()[0]
+
+
+def run(minutes, seed, fault_names, folder, ttl_seconds=10, interval=(5, 15)):
+    """One chaos run in `folder`; returns (verdict, report lines)."""
+    rng = random.Random(seed)
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    moto = Moto(folder / "moto.log")
+    moto.create_bucket("chaos")
+    store = f"s3://chaos/app?endpoint={moto.endpoint}"
+    cluster = Cluster(folder / "cluster", store, ttl=f"{ttl_seconds}s", replication="sync")
+    bound = ttl_seconds + 10
+    fault_log, recoveries = [], []
+    clients = None
+    try:
+        cluster.start()
+        if seconds_until_whole(cluster, 120) is None:
+            raise RuntimeError("the cluster did not come up: " + cluster.members[0].log_text()[-2000:])
+        clients = Load([member.proxy for member in cluster.members], threads=4, prefix="c")
+        clients.start()
+        context = faults.Context(cluster, rng, ttl_seconds, fault_log)
+        deadline = time.monotonic() + minutes * 60
+        while time.monotonic() < deadline:
+            time.sleep(rng.uniform(*interval))
+            name = rng.choice(fault_names)
+            started = time.monotonic()
+            what = faults.FAULTS[name](context)
+            healed = time.monotonic()
+            seconds = seconds_until_whole(cluster, 3 * bound)
+            recoveries.append((name, seconds))
+            fault_log.append({"fault": name, "what": what, "started": started, "healed": healed,
+                              "whole_after": seconds})
+            shown = "not whole" if seconds is None else f"whole after {seconds:.1f} s"
+            print(f"[{time.monotonic() - deadline + minutes * 60:6.0f} s] {what}; {shown}", file=sys.stderr)
+        clients.stop()
+        holder, standby = faults.Context(cluster, rng, ttl_seconds, fault_log).roles()
+        cluster.wait_caught_up(standby, holder, timeout=120)
+    finally:
+        if clients:
+            clients.stop()
+        if clients is None:
+            moto.stop()
+        # The standby first: the holder then stops without a hand-over, uploading what is left.
+        for member in sorted(cluster.members, key=lambda m: m.get("/primary") == 200):
+            if member.proc and member.proc.poll() is None:
+                member.proc.terminate()
+                try:
+                    member.proc.wait(60)
+                except subprocess.TimeoutExpired:
+                    stuck = folder / f"{member.name}-stuck-backtrace.txt"
+                    backtrace(member.proc.pid, stuck)
+                    fault_log.append({"stuck_shutdown": f"{member.name} did not stop within 60 s of SIGTERM "
+                                                        f"(threads: {stuck})"})
+                    member.proc.kill()
+                    member.proc.wait()
+    restored = folder / "restored.db"
+    try:
+        subprocess.run([BATON, "restore", store, "-o", str(restored)], check=True, capture_output=True, timeout=600)
+    finally:
+        moto.stop()
+    copies = {member.name: rows(member.db) for member in cluster.members}
+    copies["restore from the store"] = rows(restored)
+    checks = {member.name: integrity(member.db) for member in cluster.members}
+    checks["restore from the store"] = integrity(restored)
+    requests = history(clients)
+    verdict = checker.check(requests, copies, checks, recoveries, bound)
+    for entry in fault_log:
+        if "spurious_fencing" in entry:
+            verdict.violations.append(checker.Violation("spurious fencing", entry["spurious_fencing"]))
+        if "stuck_shutdown" in entry:
+            verdict.violations.append(checker.Violation("stuck shutdown", entry["stuck_shutdown"]))
+    with open(folder / "history.jsonl", "w") as out:
+        out.writelines(json.dumps(entry) + "\n" for entry in requests)
+    with open(folder / "faults.jsonl", "w") as out:
+        out.writelines(json.dumps(entry) + "\n" for entry in fault_log)
+    lines = report(verdict, fault_log, recoveries, minutes, seed, ttl_seconds, bound)
+    return verdict, lines
+
+
+def report(verdict, fault_log, recoveries, minutes, seed, ttl, bound):
+    """Markdown: per fault type, how often, recovery times; totals and violations."""
+    by_fault = {}
+    for name, seconds in recoveries:
+        by_fault.setdefault(name, []).append(seconds)
+    rows_text = []
+    for name, values in sorted(by_fault.items()):
+        known = [value for value in values if value is not None]
+        spread = (f"{min(known):.1f} / {statistics.median(known):.1f} / {max(known):.1f}" if known else "—")
+        rows_text.append(f"| {name} | {len(values)} | {spread} | {len(values) - len(known)} |")
+    lines = [
+        f"{minutes} min, seed {seed}, lease TTL {ttl} s, sync mode, S3 (moto) on loopback; "
+        f"{len(recoveries)} faults, {len(verdict.epochs)} epochs ({max(0, len(verdict.epochs) - 1)} changes of "
+        f"holder), {verdict.acknowledged} acknowledged writes, {verdict.failed} requests not acknowledged; "
+        f"violations: {len(verdict.violations)}.",
+        "",
+        f"| fault | times | whole again after, min / median / max (s; bound {bound} s) | not within bound |",
+        "| --- | ---: | --- | ---: |",
+        *rows_text,
+    ]
+    for violation in verdict.violations[:20]:
+        lines.append(f"- **{violation.check}**: {violation.detail}")
+    return lines
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--minutes", type=float, default=5)
+    parser.add_argument("--seed", type=int, default=None, help="default: random (printed)")
+    parser.add_argument("--faults", default=",".join(faults.FAULTS),
+                        help=f"comma-separated, from: {', '.join(faults.FAULTS)}")
+    parser.add_argument("--ttl", type=int, default=10, help="lease TTL in seconds (default 10, the node's default)")
+    parser.add_argument("--keep", help="folder to keep the run in (default: a temporary one, removed)")
+    parser.add_argument("--record", action="store_true", help="append the summary to bench/CHAOS.md")
+    args = parser.parse_args()
+    names = [name.strip() for name in args.faults.split(",") if name.strip()]
+    unknown = [name for name in names if name not in faults.FAULTS]
+    if unknown or not names:
+        parser.error(f"unknown faults {unknown}; choose from {', '.join(faults.FAULTS)}")
+    seed = args.seed if args.seed is not None else random.randrange(1 << 30)
+    print(f"chaos: seed {seed}, {args.minutes} min, faults {', '.join(names)}", file=sys.stderr)
+    if args.keep:
+        folder = Path(args.keep)
+        folder.mkdir(parents=True, exist_ok=True)
+        verdict, lines = run(args.minutes, seed, names, folder, args.ttl)
+    else:
+        with tempfile.TemporaryDirectory(prefix="baton-chaos-") as temporary:
+            verdict, lines = run(args.minutes, seed, names, Path(temporary), args.ttl)
+    text = "\n".join(lines)
+    print(text)
+    if args.record:
+        command = " ".join(["scripts/chaos"] + sys.argv[1:])
+        if "--seed" not in sys.argv:
+            command += f" --seed {seed}"
+        with open(ROOT / "bench" / "CHAOS.md", "a") as out:
+            out.write(f"\n## {datetime.date.today()}\n\nCommand: `{command}`\n\n{text}\n")
+    return 0 if verdict.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
