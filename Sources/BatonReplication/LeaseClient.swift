@@ -80,14 +80,19 @@ public final class LeaseClient: Sendable {
     /// One attempt: take the lease if it is absent or expired (epoch one more
     /// than both the old record's and `minimumEpoch`). With
     /// `honoringSyncStandby`, an expired record naming another node as the
-    /// in-sync standby is left to that node (or to its old holder).
-    public func tryAcquire(minimumEpoch: UInt64 = 0, honoringSyncStandby: Bool = false) async throws -> Attempt {
+    /// in-sync standby is left to that node, or to its old holder when
+    /// `oldHolderKnowsItsPosition` (a holder that restarted after a crash
+    /// cannot prove where its copy is, and its promotion would fall back to
+    /// the store, which may lack what the in-sync standby confirmed).
+    public func tryAcquire(
+        minimumEpoch: UInt64 = 0, honoringSyncStandby: Bool = false, oldHolderKnowsItsPosition: Bool = true
+    ) async throws -> Attempt {
         let sentAt = clock.now()
         let current = try await LeaseClient.read(store)
         let now = try await store.storeTimeMilliseconds()
         if let current, !current.record.isExpired(atStoreTime: now) { return .held(current.record) }
         if honoringSyncStandby, let record = current?.record, let named = record.syncStandby, named != holder,
-            record.holder != holder
+            record.holder != holder || !oldHolderKnowsItsPosition
         {
             return .reserved(record)
         }
@@ -133,7 +138,15 @@ public final class LeaseClient: Sendable {
         }
     }
 
-    /// Milliseconds until writes must stop unless a renewal succeeds; nil when not holding.
+    /// When (on the clock) writes must stop unless a renewal succeeds; nil when not holding.
+    public var deadlineMilliseconds: Int64? {
+        withMachine { machine in
+            guard case .holding(_, _, let deadline, _) = machine.state else { return nil }
+            return deadline
+        }
+    }
+
+    /// Milliseconds until `deadlineMilliseconds` (0 once passed); nil when not holding.
     public var timeLeftMilliseconds: Int64? {
         withMachine { machine in
             guard case .holding(_, _, let deadline, _) = machine.state else { return nil }

@@ -51,21 +51,23 @@ public final class LeaseKeeper: Sendable {
                     _ = await client.maintain()
                     if client.recordedSyncStandby != before { recorded() }
                     // A failed renewal leaves the next one due at once: it is retried after `retry`.
-                    let due = (client.nextRenewalMilliseconds ?? 0) - client.clock.now()
-                    await client.changes.wait(from: seen, timeoutMilliseconds: due > 0 ? due : retry)
+                    // Absolute times: the clock may move between reading it and sleeping.
+                    let now = client.clock.now()
+                    let due = client.nextRenewalMilliseconds ?? 0
+                    await client.changes.wait(from: seen, until: due > now ? due : now + retry)
                 }
             }
             group.addTask { [self] in
                 while !Task.isCancelled {
                     let seen = client.changes.version
-                    guard let left = client.timeLeftMilliseconds, left > 0 else {
+                    guard let deadline = client.deadlineMilliseconds, deadline > client.clock.now() else {
                         lostState.withLock { $0 = true }
                         await onLost()
                         await client.changes.wait(from: seen, timeoutMilliseconds: retry)
                         continue
                     }
                     // Until the deadline (a renewal moves it on: look again then) or a loss to another holder.
-                    await client.changes.wait(from: seen, timeoutMilliseconds: left)
+                    await client.changes.wait(from: seen, until: deadline)
                 }
             }
         }

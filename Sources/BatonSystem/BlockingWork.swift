@@ -8,12 +8,14 @@ import NIOPosix
 /// it also renews the lease and watches its fencing deadline. A driver or a
 /// store blocked in an fsync there delays those tasks by as long as the
 /// disk takes, which under load is what makes a healthy holder fence
-/// itself. The pool here has more threads than cores on purpose: its
-/// threads mostly wait for the disk, and a renewal on a `file://` store must
-/// not queue behind every shipper's fsync.
+/// itself. The pool here has many more threads than cores on purpose: its
+/// threads mostly wait for the disk or a lock, and a lease renewal on a
+/// `file://` store must not queue behind every shipper's fsync and every
+/// write waiting out another process's lock (an idle thread costs only its
+/// stack's address space).
 public enum BlockingWork {
     /// Threads for blocking work (they mostly wait for the disk).
-    public static let threadCount = 16
+    public static let threadCount = 64
 
     private static let pool: NIOThreadPool = {
         let pool = NIOThreadPool(numberOfThreads: threadCount)

@@ -47,6 +47,15 @@ import Testing
             return
         }
         #expect(record.syncStandby == "b" && record.epoch == epoch)
+        // The old holder restarted after a crash (its copy's position unknown): it leaves it to b too;
+        // knowing its position (it fenced itself and kept its copy), it may take it back.
+        let restarted = client("a", store)
+        guard
+            case .reserved = try await restarted.tryAcquire(honoringSyncStandby: true, oldHolderKnowsItsPosition: false)
+        else {
+            Issue.record("a restarted without knowing its position and must leave the lease to b")
+            return
+        }
         // Without the rule (batch jobs, async clusters) the lease is simply expired.
         let b = client("b", store)
         guard case .acquired(let next) = try await b.tryAcquire(honoringSyncStandby: true) else {

@@ -179,16 +179,27 @@ final class NodeDriver {
             return action
         case .tryAcquire:
             do {
-                switch try await node.lease.tryAcquire(minimumEpoch: machine.epoch, honoringSyncStandby: true) {
+                // Every copy's position known: this node can prove what it holds (a holder that
+                // restarted after a crash cannot, until it followed a holder again).
+                let positionsKnown = node.databases.allSatisfy { standbys[$0.name]?.txid != nil }
+                switch try await node.lease.tryAcquire(
+                    minimumEpoch: machine.epoch, honoringSyncStandby: true, oldHolderKnowsItsPosition: positionsKnown)
+                {
                 case .acquired(let epoch):
                     log("took the baton (epoch \(epoch))")
                     await startLeaseTasks()
                     return machine.acquired(epoch: epoch, now: clock.now())
                 case .reserved(let record):
                     update { $0.holdingTraffic = false }
-                    log(
-                        "the lease expired but names \(record.syncStandby ?? "?") as the in-sync standby: only it (or \(record.holder)) holds every acknowledged write, so this node does not take over"
-                    )
+                    if record.holder == config.name {
+                        log(
+                            "the lease expired and names \(record.syncStandby ?? "?") as the in-sync standby; this node held it but restarted without knowing its copy's position, so it leaves the baton to \(record.syncStandby ?? "?")"
+                        )
+                    } else {
+                        log(
+                            "the lease expired but names \(record.syncStandby ?? "?") as the in-sync standby: only it (or \(record.holder)) holds every acknowledged write, so this node does not take over"
+                        )
+                    }
                     remember(record)
                     return machine.leaseHeld(holder: record.holder, epoch: record.epoch, now: clock.now())
                 case .held(let record):

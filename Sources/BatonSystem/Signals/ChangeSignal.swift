@@ -32,6 +32,13 @@ public final class ChangeSignal: Sendable {
 
     /// Returns once the version differs from `seen`, after `timeoutMilliseconds`, or on cancellation.
     public func wait(from seen: UInt64, timeoutMilliseconds: Int64) async {
+        // The deadline is fixed now, not when the timer task starts (the clock may move meanwhile).
+        await wait(from: seen, until: clock.now() + timeoutMilliseconds)
+    }
+
+    /// Returns once the version differs from `seen`, once the clock reads
+    /// `deadline` (absolute, on this signal's clock), or on cancellation.
+    public func wait(from seen: UInt64, until deadline: Int64) async {
         let id = state.withLock { state -> UInt64 in
             state.nextWaiter &+= 1
             return state.nextWaiter
@@ -52,7 +59,7 @@ public final class ChangeSignal: Sendable {
                     waiter?.resume()
                 }
             }
-            group.addTask { [clock] in try? await clock.sleep(milliseconds: timeoutMilliseconds) }
+            group.addTask { [clock] in try? await clock.sleep(until: deadline) }
             await group.next()
             group.cancelAll()
         }
