@@ -13,7 +13,9 @@ import Testing
 /// and reserving an expired lease for that standby (or the old holder).
 @Suite struct LeaseSyncStandbyTests {
     let directory = "/tmp/baton-leasesync-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
-    let timing = LeaseStateMachine.Timing(ttlMilliseconds: 3000)
+    // Long enough that a slow store write under the parallel suite (seen: 1.7 s) still leaves the
+    // lease provable; the test expires records by writing them, not by waiting.
+    let timing = LeaseStateMachine.Timing(ttlMilliseconds: 15_000)
 
     func client(_ name: String, _ store: FileStore) -> LeaseClient {
         LeaseClient(store: store, holder: name, address: "http://\(name)", timing: timing)
