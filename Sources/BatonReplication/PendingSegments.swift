@@ -79,8 +79,9 @@ final class PendingSegments {
         var maxTXID: UInt64 = 0
         for info in try files() {
             let local = path(for: info)
+            var etag = ""
             do {
-                try await store.upload(info.key, fromFile: local, condition: .ifNoneMatch)
+                etag = try await store.upload(info.key, fromFile: local, condition: .ifNoneMatch)
             } catch let error as BatonError where error.code == .preconditionFailed {
                 // Sent before a crash, or written by someone else: only the former is fine.
                 let stored = try await store.get(info.key)
@@ -97,14 +98,24 @@ final class PendingSegments {
                             "\(store.displayURL)/\(info.key) already exists with other contents (epoch \(theirs), ours \(ours)): "
                                 + "another process is writing this replica; refusing to overwrite it")
                     }
-                    try await store.upload(info.key, fromFile: local, condition: .ifMatch(object.etag))
+                    etag = try await store.upload(info.key, fromFile: local, condition: .ifMatch(object.etag))
                 }
             }
+            if !etag.isEmpty { try rememberHeader(of: local, as: info.key, etag: etag, in: store) }
             bytes += FileSystem.attributes(local)?.size ?? 0
             try FileSystem.remove(local)
             count += 1
             maxTXID = max(maxTXID, info.maxTXID)
         }
         return (count, bytes, maxTXID)
+    }
+
+    /// Puts what an uploaded file's header says in `ReplicaHeaderCache`, so
+    /// that this process's rebuilds and restores need not read it back.
+    private func rememberHeader(of local: String, as key: String, etag: String, in store: any ObjectStore) throws {
+        let header = try LTXHeader(decoding: try LocalFile(local, .read).read(at: 0, count: LTXHeader.size))
+        ReplicaHeaderCache.shared.remember(
+            .init(timestampMilliseconds: header.timestampMilliseconds, epoch: header.nodeID),
+            store: store.displayURL, key: key, etag: etag)
     }
 }

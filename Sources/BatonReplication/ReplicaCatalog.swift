@@ -5,24 +5,52 @@ import BatonSystem
 /// The LTX files a replica holds, read from the store's listing and,
 /// when asked, from each file's header.
 public enum ReplicaCatalog {
-    /// Every LTX file under `ltx/`; with `headers`, timestamps come from the
-    /// files themselves (one small ranged read each).
-    public static func files(in store: any ObjectStore, headers: Bool) async throws -> [LTXFileInfo] {
-        let files = try await store.list(prefix: "ltx/").compactMap { LTXFileInfo(key: $0.key, size: $0.size) }.sorted()
-        return headers ? try await withHeaders(files, in: store) : files
+    /// Every LTX file under `ltx/`; with `headers`, timestamps and epochs come
+    /// from the files themselves (one small ranged read each, `width` in
+    /// flight, none for a file whose header this process has read before).
+    public static func files(in store: any ObjectStore, headers: Bool, width: Int = headerReadWidth) async throws
+        -> [LTXFileInfo]
+    {
+        var files: [LTXFileInfo] = []
+        var etags: [String: String] = [:]
+        for object in try await store.list(prefix: "ltx/") {
+            guard let info = LTXFileInfo(key: object.key, size: object.size) else { continue }
+            files.append(info)
+            etags[info.key] = object.etag
+        }
+        files.sort()
+        return headers ? try await withHeaders(files, in: store, etags: etags, width: width) : files
     }
 
     /// How many header reads a listing has in flight at once.
-    static let headerReadWidth = 16
+    public static let headerReadWidth = 16
 
     /// `files` with their timestamps and epochs read from each file's header
-    /// (`headerReadWidth` reads in flight: thousands of files are common).
-    public static func withHeaders(_ files: [LTXFileInfo], in store: any ObjectStore) async throws -> [LTXFileInfo] {
-        try await BoundedConcurrency.map(files, width: headerReadWidth) { file in
-            let header = try await header(of: file, in: store)
+    /// (`width` reads in flight: thousands of files are common). A file whose
+    /// ETag is in `etags` is answered from `ReplicaHeaderCache.shared` when
+    /// its header was read before, and remembered there when not.
+    public static func withHeaders(
+        _ files: [LTXFileInfo], in store: any ObjectStore, etags: [String: String] = [:],
+        width: Int = headerReadWidth
+    ) async throws -> [LTXFileInfo] {
+        let cache = ReplicaHeaderCache.shared
+        let storeName = store.displayURL
+        return try await BoundedConcurrency.map(files, width: width) { file in
             var file = file
+            let etag = etags[file.key]
+            if let etag, let known = cache.entry(store: storeName, key: file.key, etag: etag) {
+                file.timestampMilliseconds = known.timestampMilliseconds
+                file.epoch = known.epoch
+                return file
+            }
+            let header = try await header(of: file, in: store)
             file.timestampMilliseconds = header.timestampMilliseconds
             file.epoch = header.nodeID
+            if let etag {
+                cache.remember(
+                    .init(timestampMilliseconds: header.timestampMilliseconds, epoch: header.nodeID),
+                    store: storeName, key: file.key, etag: etag)
+            }
             return file
         }
     }

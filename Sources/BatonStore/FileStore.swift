@@ -141,14 +141,15 @@ public struct FileStore: ObjectStore {
 
     /// Copies a local file in atomically; with `.ifNoneMatch` an existing
     /// object is never replaced (the copy is linked in, which fails if the name exists).
-    public func upload(_ key: String, fromFile source: String, condition: PutCondition) async throws {
+    @discardableResult
+    public func upload(_ key: String, fromFile source: String, condition: PutCondition) async throws -> String {
         try await BlockingWork.run { [self] in
             let size = FileSystem.attributes(source)?.size ?? 0
-            try counted("put", up: size) { try uploadFile(key, fromFile: source, condition: condition) }
+            return try counted("put", up: size) { try uploadFile(key, fromFile: source, condition: condition) }
         }
     }
 
-    private func uploadFile(_ key: String, fromFile source: String, condition: PutCondition) throws {
+    private func uploadFile(_ key: String, fromFile source: String, condition: PutCondition) throws -> String {
         let destination = try path(key)
         try FileSystem.makeDirectories(FileSystem.parent(of: destination))
         let temporary = FileSystem.temporaryPath(next: destination)
@@ -164,6 +165,7 @@ public struct FileStore: ObjectStore {
         }
         try output.sync()
         try commit(temporary, as: key, at: destination, condition: condition)
+        return FileSystem.attributes(destination).map(etag) ?? ""
     }
 
     /// Puts the synced file `temporary` in place as `key` if `condition`

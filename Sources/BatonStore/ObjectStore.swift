@@ -25,8 +25,10 @@ public protocol ObjectStore: Sendable {
     func put(_ key: String, data: [UInt8], condition: PutCondition) async throws -> String
 
     /// Stores the contents of a local file under `key` if `condition` holds
-    /// (`.ifNoneMatch`: only if nothing is stored there yet).
-    func upload(_ key: String, fromFile path: String, condition: PutCondition) async throws
+    /// (`.ifNoneMatch`: only if nothing is stored there yet); returns the new
+    /// ETag ("" when the store did not say).
+    @discardableResult
+    func upload(_ key: String, fromFile path: String, condition: PutCondition) async throws -> String
 
     /// Deletes `key` (if `ifMatch` is given, only while its ETag matches). Missing keys are fine.
     func delete(_ key: String, ifMatch: String?) async throws

@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT / "Tests" / "integration"))
 
 import checker  # noqa: E402
 import faults  # noqa: E402
+import network as networks  # noqa: E402
 from cluster import Cluster, Load  # noqa: E402
 from conftest import BATON  # noqa: E402
 from s3support import Moto  # noqa: E402
@@ -88,15 +89,29 @@ def integrity(path):
         return db.execute("PRAGMA integrity_check").fetchone()[0]
 
 
-def run(minutes, seed, fault_names, folder, ttl_seconds=10, interval=(5, 15)):
-    """One chaos run in `folder`; returns (verdict, report lines)."""
+def run(minutes, seed, fault_names, folder, ttl_seconds=10, interval=(5, 15), partitions=False):
+    """One chaos run in `folder`; returns (verdict, report lines). With
+    `partitions`, each node runs in a network namespace of its own."""
+    network = networks.Network(["a", "b"]).open() if partitions else None
+    try:
+        return run_in(network, minutes, seed, fault_names, folder, ttl_seconds, interval)
+    finally:
+        if network:
+            network.close()
+
+
+def run_in(network, minutes, seed, fault_names, folder, ttl_seconds, interval):
     rng = random.Random(seed)
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-    moto = Moto(folder / "moto.log")
+    moto = Moto(folder / "moto.log", host=network.gateway if network else "127.0.0.1")
     moto.create_bucket("chaos")
+    if network:
+        network.store_port = moto.port
     store = f"s3://chaos/app?endpoint={moto.endpoint}"
-    cluster = Cluster(folder / "cluster", store, ttl=f"{ttl_seconds}s", replication="sync")
+    # Off loopback the API needs a token (so do peers in the real world).
+    cluster = Cluster(folder / "cluster", store, ttl=f"{ttl_seconds}s", replication="sync", network=network,
+                      token="chaos-token" if network else None)
     bound = ttl_seconds + 10
     fault_log, recoveries = [], []
     clients = None
@@ -106,13 +121,13 @@ def run(minutes, seed, fault_names, folder, ttl_seconds=10, interval=(5, 15)):
             raise RuntimeError("the cluster did not come up: " + cluster.members[0].log_text()[-2000:])
         clients = Load([member.proxy for member in cluster.members], threads=4, prefix="c")
         clients.start()
-        context = faults.Context(cluster, rng, ttl_seconds, fault_log)
+        context = faults.Context(cluster, rng, ttl_seconds, fault_log, network)
         deadline = time.monotonic() + minutes * 60
         while time.monotonic() < deadline:
             time.sleep(rng.uniform(*interval))
             name = rng.choice(fault_names)
             started = time.monotonic()
-            what = faults.FAULTS[name](context)
+            what = faults.ALL_FAULTS[name](context)
             healed = time.monotonic()
             seconds = seconds_until_whole(cluster, 3 * bound)
             recoveries.append((name, seconds))
@@ -161,11 +176,11 @@ def run(minutes, seed, fault_names, folder, ttl_seconds=10, interval=(5, 15)):
         out.writelines(json.dumps(entry) + "\n" for entry in requests)
     with open(folder / "faults.jsonl", "w") as out:
         out.writelines(json.dumps(entry) + "\n" for entry in fault_log)
-    lines = report(verdict, fault_log, recoveries, minutes, seed, ttl_seconds, bound)
+    lines = report(verdict, fault_log, recoveries, minutes, seed, ttl_seconds, bound, network)
     return verdict, lines
 
 
-def report(verdict, fault_log, recoveries, minutes, seed, ttl, bound):
+def report(verdict, fault_log, recoveries, minutes, seed, ttl, bound, network):
     """Markdown: per fault type, how often, recovery times; totals and violations."""
     by_fault = {}
     for name, seconds in recoveries:
@@ -176,7 +191,8 @@ def report(verdict, fault_log, recoveries, minutes, seed, ttl, bound):
         spread = (f"{min(known):.1f} / {statistics.median(known):.1f} / {max(known):.1f}" if known else "—")
         rows_text.append(f"| {name} | {len(values)} | {spread} | {len(values) - len(known)} |")
     lines = [
-        f"{minutes} min, seed {seed}, lease TTL {ttl} s, sync mode, S3 (moto) on loopback; "
+        f"{minutes} min, seed {seed}, lease TTL {ttl} s, sync mode, S3 (moto) "
+        f"{'on a bridge, each node in a network namespace' if network else 'on loopback'}; "
         f"{len(recoveries)} faults, {len(verdict.epochs)} epochs ({max(0, len(verdict.epochs) - 1)} changes of "
         f"holder), {verdict.acknowledged} acknowledged writes, {verdict.failed} requests not acknowledged; "
         f"violations: {len(verdict.violations)}.",
@@ -194,25 +210,35 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=5)
     parser.add_argument("--seed", type=int, default=None, help="default: random (printed)")
-    parser.add_argument("--faults", default=",".join(faults.FAULTS),
-                        help=f"comma-separated, from: {', '.join(faults.FAULTS)}")
+    parser.add_argument("--faults", default=None,
+                        help=f"comma-separated, from: {', '.join(faults.ALL_FAULTS)} (default: all; the "
+                             f"partitions only where network namespaces can be made, i.e. as root)")
     parser.add_argument("--ttl", type=int, default=10, help="lease TTL in seconds (default 10, the node's default)")
     parser.add_argument("--keep", help="folder to keep the run in (default: a temporary one, removed)")
     parser.add_argument("--record", action="store_true", help="append the summary to bench/CHAOS.md")
     args = parser.parse_args()
-    names = [name.strip() for name in args.faults.split(",") if name.strip()]
-    unknown = [name for name in names if name not in faults.FAULTS]
+    why_not = networks.available()
+    if args.faults is None:
+        names = list(faults.FAULTS if why_not else faults.ALL_FAULTS)
+        if why_not:
+            print(f"chaos: no partitions in this run: {why_not}", file=sys.stderr)
+    else:
+        names = [name.strip() for name in args.faults.split(",") if name.strip()]
+    unknown = [name for name in names if name not in faults.ALL_FAULTS]
     if unknown or not names:
-        parser.error(f"unknown faults {unknown}; choose from {', '.join(faults.FAULTS)}")
+        parser.error(f"unknown faults {unknown}; choose from {', '.join(faults.ALL_FAULTS)}")
+    partitions = any(name in faults.NETWORK_FAULTS for name in names)
+    if partitions and why_not:
+        parser.error(why_not)
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
     print(f"chaos: seed {seed}, {args.minutes} min, faults {', '.join(names)}", file=sys.stderr)
     if args.keep:
         folder = Path(args.keep)
         folder.mkdir(parents=True, exist_ok=True)
-        verdict, lines = run(args.minutes, seed, names, folder, args.ttl)
+        verdict, lines = run(args.minutes, seed, names, folder, args.ttl, partitions=partitions)
     else:
         with tempfile.TemporaryDirectory(prefix="baton-chaos-") as temporary:
-            verdict, lines = run(args.minutes, seed, names, Path(temporary), args.ttl)
+            verdict, lines = run(args.minutes, seed, names, Path(temporary), args.ttl, partitions=partitions)
     text = "\n".join(lines)
     print(text)
     if args.record:

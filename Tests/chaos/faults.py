@@ -15,11 +15,12 @@ import time
 class Context:
     """What a fault may touch: the cluster, the run's random source and its TTL."""
 
-    def __init__(self, cluster, rng, ttl_seconds, log):
+    def __init__(self, cluster, rng, ttl_seconds, log, network=None):
         self.cluster = cluster
         self.rng = rng
         self.ttl = ttl_seconds
         self.log = log
+        self.network = network
 
     def roles(self, timeout=60):
         """(holder, standby) now."""
@@ -107,14 +108,132 @@ def starve_cpu(context):
     workers = 2 * len(os.sched_getaffinity(0))
     subprocess.run(["stress-ng", "--cpu", str(workers), "--timeout", f"{seconds:.0f}s", "--quiet"], check=False,
                    timeout=seconds + 60)
-    after = holder.status() or {}
-    kept = after.get("role") == "holder" and after.get("epoch") == epoch
-    if not kept:
-        context.log.append({"spurious_fencing": f"holder {holder.name} of epoch {epoch} lost the baton under CPU "
-                                                f"load alone (now {after.get('role')}, epoch {after.get('epoch')})"})
+    kept = holder_must_keep_the_baton(context, holder, epoch, "under CPU load alone")
     return f"CPU oversubscribed {workers}/{workers // 2} for {seconds:.0f} s; holder {holder.name} " + \
         ("kept the baton" if kept else "LOST the baton")
 
+
+def holder_must_keep_the_baton(context, holder, epoch, why):
+    """Records spurious fencing when `holder` (of `epoch`) lost the baton though
+    it could reach the store all along."""
+    after = holder.status() or {}
+    kept = after.get("role") == "holder" and after.get("epoch") == epoch
+    if not kept:
+        context.log.append({"spurious_fencing": f"holder {holder.name} of epoch {epoch} lost the baton {why} "
+                                                f"(now {after.get('role')}, epoch {after.get('epoch')})"})
+    return kept
+
+
+def partition(context, member, targets, seconds, direction="both"):
+    """Drops packets between `member` and each target ("store" or a node) for
+    `seconds`, then heals."""
+    for target in targets:
+        context.network.cut(member.name, target, direction)
+    try:
+        time.sleep(seconds)
+    finally:
+        context.network.heal(member.name)
+
+
+def partition_seconds(context):
+    """Short (the lease survives) to well past the TTL."""
+    return context.rng.uniform(1, 2 * context.ttl + 2)
+
+
+def partition_holder_store(context):
+    """The holder cannot reach the store: past its TTL it must fence itself and
+    the standby (which can) takes over; healed, it rejoins as a standby."""
+    holder, _ = context.roles()
+    seconds = partition_seconds(context)
+    partition(context, holder, ["store"], seconds)
+    return f"holder {holder.name} cut from the store for {seconds:.1f} s"
+
+
+def partition_holder_standby(context):
+    """Holder and standby cannot reach each other; both reach the store. The
+    holder keeps the baton (sync mode drops the standby from sync)."""
+    holder, standby = context.roles()
+    epoch = (holder.status() or {}).get("epoch")
+    seconds = partition_seconds(context)
+    partition(context, holder, [standby.name], seconds)
+    kept = holder_must_keep_the_baton(context, holder, epoch, "while only cut from its standby")
+    return f"holder {holder.name} and standby {standby.name} cut from each other for {seconds:.1f} s; " + \
+        ("holder kept the baton" if kept else "holder LOST the baton")
+
+
+def partition_standby_store(context):
+    """The standby cannot reach the store; it keeps streaming from the holder."""
+    holder, standby = context.roles()
+    epoch = (holder.status() or {}).get("epoch")
+    seconds = partition_seconds(context)
+    partition(context, standby, ["store"], seconds)
+    holder_must_keep_the_baton(context, holder, epoch, "while its standby was cut from the store")
+    return f"standby {standby.name} cut from the store for {seconds:.1f} s"
+
+
+def isolate_standby(context):
+    """The standby cut from the store and the holder."""
+    holder, standby = context.roles()
+    epoch = (holder.status() or {}).get("epoch")
+    seconds = partition_seconds(context)
+    partition(context, standby, ["store", holder.name], seconds)
+    holder_must_keep_the_baton(context, holder, epoch, "while its standby was isolated")
+    return f"standby {standby.name} cut from the store and the holder for {seconds:.1f} s"
+
+
+def isolate_holder(context):
+    """The holder cut from the store and the standby: past the TTL the standby
+    takes over; the old holder must have fenced itself."""
+    holder, standby = context.roles()
+    seconds = partition_seconds(context)
+    partition(context, holder, ["store", standby.name], seconds)
+    return f"holder {holder.name} cut from the store and the standby for {seconds:.1f} s"
+
+
+def partition_one_way(context):
+    """Packets of one direction only dropped, between the holder or the standby
+    and the store or the other node."""
+    holder, standby = context.roles()
+    member = context.rng.choice([holder, standby])
+    other = standby if member is holder else holder
+    target = context.rng.choice(["store", other.name])
+    direction = context.rng.choice(["in", "out"])
+    seconds = partition_seconds(context)
+    partition(context, member, [target], seconds, direction)
+    role = "holder" if member is holder else "standby"
+    dropped = "sends" if direction == "out" else "receives"
+    return f"what {role} {member.name} {dropped} to/from {target} dropped for {seconds:.1f} s"
+
+
+def flap(context):
+    """A flapping link: the holder's link to the store or to the standby goes
+    down and up at random (0.2-3 s each) for 10-30 s."""
+    holder, standby = context.roles()
+    target = context.rng.choice(["store", standby.name])
+    until = time.monotonic() + context.rng.uniform(10, 30)
+    flips = 0
+    try:
+        while time.monotonic() < until:
+            context.network.cut(holder.name, target)
+            time.sleep(context.rng.uniform(0.2, 3))
+            context.network.heal(holder.name)
+            time.sleep(context.rng.uniform(0.2, 3))
+            flips += 1
+    finally:
+        context.network.heal(holder.name)
+    return f"holder {holder.name}'s link to {target} flapped {flips} times"
+
+
+# Faults that need the nodes in network namespaces (chaos.py --network).
+NETWORK_FAULTS = {
+    "partition-holder-store": partition_holder_store,
+    "partition-holder-standby": partition_holder_standby,
+    "partition-standby-store": partition_standby_store,
+    "isolate-standby": isolate_standby,
+    "isolate-holder": isolate_holder,
+    "partition-one-way": partition_one_way,
+    "flap": flap,
+}
 
 FAULTS = {
     "kill-holder": kill_holder,
@@ -125,3 +244,4 @@ FAULTS = {
     "kill-app": kill_app,
     "starve-cpu": starve_cpu,
 }
+ALL_FAULTS = {**FAULTS, **NETWORK_FAULTS}

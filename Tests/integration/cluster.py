@@ -52,15 +52,19 @@ class Member:
             self.db = next(iter(self.dbs.values()))
         self.log = self.dir / "node.log"
         self.proc = None
+        # The address its API and proxy listen on, and a command prefix that runs the node
+        # (and its app) somewhere else, e.g. a network namespace (Cluster's `network`).
+        self.host = "127.0.0.1"
+        self.prefix = []
         self.app_command = f"'{cluster.binary}' demo-app --listen 127.0.0.1:{self.app_port}"
 
     @property
     def api(self):
-        return f"http://127.0.0.1:{self.api_port}"
+        return f"http://{self.host}:{self.api_port}"
 
     @property
     def proxy(self):
-        return f"http://127.0.0.1:{self.proxy_port}"
+        return f"http://{self.host}:{self.proxy_port}"
 
     def write_config(self, store):
         peers = "\n".join(
@@ -72,9 +76,9 @@ class Member:
         text = f"""name: {self.name}
 {database}store: ${{TEST_STORE_{self.name.upper()}}}
 api:
-  listen: 127.0.0.1:{self.api_port}
+  listen: {self.host}:{self.api_port}
 proxy:
-  listen: 127.0.0.1:{self.proxy_port}
+  listen: {self.host}:{self.proxy_port}
   upstream: http://127.0.0.1:{self.app_port}
 app:
   command: "{self.app_command}"
@@ -100,7 +104,7 @@ replication:
         config = self.write_config(self.cluster.stores[self.name])
         env = {**os.environ, f"TEST_STORE_{self.name.upper()}": self.cluster.stores[self.name],
                "TEST_TOKEN": self.cluster.token or ""}
-        self.proc = subprocess.Popen([self.cluster.binary, "node", "--config", str(config)], stdout=open(self.log, "ab"),
+        self.proc = subprocess.Popen([*self.prefix, self.cluster.binary, "node", "--config", str(config)], stdout=open(self.log, "ab"),
                                      stderr=subprocess.STDOUT, env=env)
 
     def status(self):
@@ -122,9 +126,11 @@ replication:
 class Cluster:
     def __init__(self, root, store, names=("a", "b"), ttl="3s", stores=None, token=None, batch_window="1s",
                  replication="async", on_standby_loss="degrade", hold_timeout="20s", extra_yaml="", databases=None,
-                 binary=None):
+                 binary=None, network=None):
         """`databases`: names of a group (each `storage/<name>.sqlite3`, named after its stem);
-        `binary`: the `baton` to run (default BATON_BIN's, benchmarks compare two builds)."""
+        `binary`: the `baton` to run (default BATON_BIN's, benchmarks compare two builds);
+        `network`: gives each node an address and a command prefix (the chaos suite's
+        network namespaces: `addresses` and `prefix(name)`)."""
         self.root = Path(root)
         self.binary = binary or BATON
         self.databases = list(databases or [])
@@ -137,7 +143,11 @@ class Cluster:
         self.token = token
         self.members = []
         for name in names:
-            self.members.append(Member(self, name))
+            member = Member(self, name)
+            if network:
+                member.host = network.addresses[name]
+                member.prefix = network.prefix(name)
+            self.members.append(member)
         self.stores = stores or {name: store for name in names}
 
     def __getitem__(self, name):

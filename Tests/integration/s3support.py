@@ -20,14 +20,15 @@ def free_port():
 
 
 class Moto:
-    def __init__(self, log_path):
+    def __init__(self, log_path, host="127.0.0.1"):
+        self.host = host
         self.port = free_port()
-        self.proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+        self.proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", host, "-p", str(self.port)],
                                      stdout=open(log_path, "wb"), stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+                socket.create_connection((host, self.port), 0.2).close()
                 return
             except OSError:
                 time.sleep(0.1)
@@ -36,7 +37,7 @@ class Moto:
 
     @property
     def endpoint(self):
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def create_bucket(self, name):
         request = urllib.request.Request(f"{self.endpoint}/{name}", method="PUT")

@@ -4,8 +4,9 @@ import BatonSystem
 extension S3Store {
     /// Uploads a large file in parts with bounded memory (`partsInFlight`
     /// parts of `partSize` bytes at most), and aborts the upload on any
-    /// failure so no orphaned parts are left behind.
-    func multipartUpload(_ key: String, file: LocalFile, size: Int64) async throws {
+    /// failure so no orphaned parts are left behind. Returns the object's
+    /// ETag ("" when the completion did not name it).
+    func multipartUpload(_ key: String, file: LocalFile, size: Int64) async throws -> String {
         let objectKey = configuration.objectKey(key)
         let created = try await send(
             S3Request(method: "POST", objectKey: objectKey, query: [("uploads", "")], kind: "multipart"))
@@ -51,9 +52,11 @@ extension S3Store {
                     body: .bytes(Array(body.utf8)),
                     kind: "multipart"))
             // S3 can answer 200 with an error in the body.
-            if S3XML.value("Code", in: String(decoding: completed.body, as: UTF8.self)) != nil {
+            let answer = String(decoding: completed.body, as: UTF8.self)
+            if S3XML.value("Code", in: answer) != nil {
                 throw BatonError(.io, "\(displayURL)/\(key): completing the multipart upload failed")
             }
+            return (S3XML.value("ETag", in: answer) ?? "").replacingQuotes()
         } catch {
             _ = try? await send(
                 S3Request(method: "DELETE", objectKey: objectKey, query: [("uploadId", uploadID)], kind: "multipart"))

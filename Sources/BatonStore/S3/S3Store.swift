@@ -117,15 +117,15 @@ public final class S3Store: ObjectStore, @unchecked Sendable {
     }
 
     /// Uploads a local file: one PUT, or a multipart upload above the threshold.
-    public func upload(_ key: String, fromFile path: String, condition: PutCondition) async throws {
+    @discardableResult
+    public func upload(_ key: String, fromFile path: String, condition: PutCondition) async throws -> String {
         try ObjectKey.validate(key)
         let file = try LocalFile(path, .read)
         let size = try file.size()
         if size > configuration.multipartThreshold {
-            try await multipartUpload(key, file: file, size: size)
-            return
+            return try await multipartUpload(key, file: file, size: size)
         }
-        try await put(key, data: try file.read(at: 0, count: Int(size)), condition: condition)
+        return try await put(key, data: try file.read(at: 0, count: Int(size)), condition: condition)
     }
 
     /// Deletes the object (only while its ETag matches, when given).

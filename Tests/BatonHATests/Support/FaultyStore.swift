@@ -73,9 +73,9 @@ final class FaultyStore: ObjectStore {
         return try await base.put(key, data: data, condition: condition)
     }
 
-    func upload(_ key: String, fromFile path: String, condition: PutCondition) async throws {
+    func upload(_ key: String, fromFile path: String, condition: PutCondition) async throws -> String {
         try faults.check(key)
-        try await base.upload(key, fromFile: path, condition: condition)
+        return try await base.upload(key, fromFile: path, condition: condition)
     }
 
     func delete(_ key: String, ifMatch: String?) async throws {

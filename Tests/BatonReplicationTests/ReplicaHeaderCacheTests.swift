@@ -1,0 +1,92 @@
+import BatonCore
+import BatonReplication
+import BatonSQLite
+import BatonStore
+import BatonSystem
+import Synchronization
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A rebuild lists the whole replica and needs every file's epoch: headers
+/// this process uploaded or read once are not read again, unless the file
+/// was replaced.
+@Suite struct ReplicaHeaderCacheTests {
+    let directory = "/tmp/baton-headers-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+
+    @Test func headersAreReadOnceAndAgainOnlyForAReplacedFile() async throws {
+        try FileSystem.makeDirectories(directory)
+        let app = try SQLiteConnection(path: directory + "/app.db", create: true)
+        try app.execute("PRAGMA journal_mode=WAL; CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)")
+        let files = FileStore(root: directory + "/replica")
+        var options = ReplicatorOptions()
+        options.batchWindowMilliseconds = 0
+        let replicator = try Replicator(databasePath: directory + "/app.db", store: files, options: options)
+        try await replicator.start()
+        for round in 1...5 {
+            try app.execute("INSERT INTO t(v) VALUES ('\(round)')")
+            try await replicator.step()
+        }
+        try await replicator.finish()
+        replicator.close()
+        app.close()
+
+        // Uploaded by this process: what each header says is known already.
+        let uploaded = RangedReadCountingStore(files)
+        let listed = try await ReplicaCatalog.files(in: uploaded, headers: true)
+        #expect(listed.count == 6)
+        #expect(uploaded.rangedReads == 0)
+        #expect(listed.allSatisfy { $0.timestampMilliseconds != nil && $0.epoch != nil })
+
+        // A copy this process did not write: read once, then not again.
+        let copied = FileStore(root: directory + "/copy")
+        for file in listed { _ = try await copied.put(file.key, data: try await files.get(file.key), condition: .none) }
+        let store = RangedReadCountingStore(copied)
+        let first = try await ReplicaCatalog.files(in: store, headers: true)
+        #expect(first == listed)
+        #expect(store.rangedReads == 6)
+        let second = try await ReplicaCatalog.files(in: store, headers: true)
+        #expect(second == first)
+        #expect(store.rangedReads == 6)
+
+        // Written again under the same name (a new ETag): its header is read again.
+        let replaced = first[3].key
+        let bytes = try await copied.get(replaced)
+        try await copied.delete(replaced, ifMatch: nil)
+        _ = try await copied.put(replaced, data: bytes, condition: .ifNoneMatch)
+        let third = try await ReplicaCatalog.files(in: store, headers: true)
+        #expect(third == first)
+        #expect(store.rangedReads == 7)
+    }
+}
+
+/// Passes everything to a store and counts the ranged reads (header reads).
+private final class RangedReadCountingStore: ObjectStore {
+    private let base: any ObjectStore
+    private let reads = Mutex(0)
+
+    init(_ base: any ObjectStore) { self.base = base }
+
+    var rangedReads: Int { reads.withLock { $0 } }
+    var displayURL: String { base.displayURL }
+
+    func list(prefix: String) async throws -> [ObjectInfo] { try await base.list(prefix: prefix) }
+    func get(_ key: String) async throws -> [UInt8] { try await base.get(key) }
+    func get(_ key: String, range: Range<Int64>) async throws -> [UInt8] {
+        reads.withLock { $0 += 1 }
+        return try await base.get(key, range: range)
+    }
+    func localCopy(_ key: String, scratchDirectory: String) async throws -> (path: String, isTemporary: Bool) {
+        try await base.localCopy(key, scratchDirectory: scratchDirectory)
+    }
+    func put(_ key: String, data: [UInt8], condition: PutCondition) async throws -> String {
+        try await base.put(key, data: data, condition: condition)
+    }
+    func upload(_ key: String, fromFile path: String, condition: PutCondition) async throws -> String {
+        try await base.upload(key, fromFile: path, condition: condition)
+    }
+    func delete(_ key: String, ifMatch: String?) async throws { try await base.delete(key, ifMatch: ifMatch) }
+    func storeTimeMilliseconds() async throws -> Int64 { try await base.storeTimeMilliseconds() }
+}
