@@ -50,17 +50,14 @@ public final class LeaseClient: Sendable {
         machineState.withLock { body(&$0) }
     }
 
-    /// The current record and its ETag, or nil when there is none.
-    public static func read(_ store: any ObjectStore) async throws -> (record: LeaseRecord, etag: String)? {
-        guard let object = try await store.list(prefix: key).first(where: { $0.key == key }) else { return nil }
-        let bytes: [UInt8]
+    /// The current record, its ETag and the store's time when it answered
+    /// (one GET on S3), or nil when there is none.
+    public static func read(_ store: any ObjectStore) async throws -> (
+        record: LeaseRecord, etag: String, storeTimeMilliseconds: Int64
+    )? {
+        guard let object = try await store.fetch(key) else { return nil }
         do {
-            bytes = try await store.get(key)
-        } catch let error as BatonError where error.code == .notFound {
-            return nil
-        }
-        do {
-            return (try LeaseRecord(decoding: bytes), object.etag)
+            return (try LeaseRecord(decoding: object.bytes), object.etag, object.storeTimeMilliseconds)
         } catch let error as BatonError {
             throw BatonError(error.code, "\(store.displayURL)/\(key): \(error.message)")
         }
@@ -89,7 +86,9 @@ public final class LeaseClient: Sendable {
     ) async throws -> Attempt {
         let sentAt = clock.now()
         let current = try await LeaseClient.read(store)
-        let now = try await store.storeTimeMilliseconds()
+        // The store's clock when it answered the read (or now, when nothing was there).
+        let now: Int64
+        if let current { now = current.storeTimeMilliseconds } else { now = try await store.storeTimeMilliseconds() }
         if let current, !current.record.isExpired(atStoreTime: now) { return .held(current.record) }
         if honoringSyncStandby, let record = current?.record, let named = record.syncStandby, named != holder,
             record.holder != holder || !oldHolderKnowsItsPosition

@@ -102,6 +102,20 @@ public struct FileStore: ObjectStore {
         }
     }
 
+    /// The object with its ETag (taken before the read: never newer than the bytes).
+    public func fetch(_ key: String) async throws -> FetchedObject? {
+        let file = try path(key)
+        guard let attributes = FileSystem.attributes(file) else { return nil }
+        let bytes: [UInt8]
+        do {
+            bytes = try await get(key)
+        } catch let error as BatonError where error.code == .notFound {
+            return nil
+        }
+        return FetchedObject(
+            bytes: bytes, etag: etag(attributes), storeTimeMilliseconds: try await storeTimeMilliseconds())
+    }
+
     /// Reads a byte range of the object.
     public func get(_ key: String, range: Range<Int64>) async throws -> [UInt8] {
         try await BlockingWork.run { [self] in

@@ -1,3 +1,5 @@
+import BatonCore
+
 /// The one protocol every storage backend implements: a flat key space with
 /// list, get, put (optionally conditional) and delete. Keys are relative to
 /// the replica's prefix and use `/` as separator.
@@ -13,6 +15,11 @@ public protocol ObjectStore: Sendable {
 
     /// Bytes `range` of the object.
     func get(_ key: String, range: Range<Int64>) async throws -> [UInt8]
+
+    /// The whole object with its ETag and the store's time; nil if it does
+    /// not exist. S3 answers all three in one GET (the lease is read so,
+    /// every second or two by every node).
+    func fetch(_ key: String) async throws -> FetchedObject?
 
     /// A local file holding the object: the object itself for local stores,
     /// a downloaded copy in `scratchDirectory` otherwise. The flag says whether
@@ -36,4 +43,18 @@ public protocol ObjectStore: Sendable {
     /// The store's current time in ms since the epoch (S3: its `Date` header),
     /// the clock lease expiry is judged by.
     func storeTimeMilliseconds() async throws -> Int64
+}
+
+extension ObjectStore {
+    /// Three requests: a listing for the ETag, the object, the store's clock.
+    public func fetch(_ key: String) async throws -> FetchedObject? {
+        guard let object = try await list(prefix: key).first(where: { $0.key == key }) else { return nil }
+        let bytes: [UInt8]
+        do {
+            bytes = try await get(key)
+        } catch let error as BatonError where error.code == .notFound {
+            return nil
+        }
+        return FetchedObject(bytes: bytes, etag: object.etag, storeTimeMilliseconds: try await storeTimeMilliseconds())
+    }
 }

@@ -26,6 +26,10 @@ import Testing
         try await ObjectStoreConformance.conditionalWrites(try freshStore())
     }
 
+    @Test func fetchAndUploadGiveTheETag() async throws {
+        try await ObjectStoreConformance.fetchAndUploadGiveTheETag(try freshStore())
+    }
+
     @Test func racingCreatesHaveOneWinner() async throws {
         try await ObjectStoreConformance.racingCreatesHaveOneWinner(try freshStore())
     }

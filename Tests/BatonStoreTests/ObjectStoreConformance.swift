@@ -1,5 +1,6 @@
 import BatonCore
 import BatonStore
+import BatonSystem
 import Testing
 
 /// The behaviour every `ObjectStore` backend must have. Each backend's test
@@ -45,6 +46,29 @@ enum ObjectStoreConformance {
         #expect(try await store.get("lease.json") == [3])
         try await store.delete("lease.json", ifMatch: second)
         #expect(try await store.list(prefix: "lease").isEmpty)
+    }
+
+    /// `fetch` and `upload` give the ETag a conditional write needs (the lease's read-modify-write).
+    static func fetchAndUploadGiveTheETag(_ store: any ObjectStore) async throws {
+        #expect(try await store.fetch("lease.json") == nil)
+        let written = try await store.put("lease.json", data: [1, 2, 3], condition: .ifNoneMatch)
+        let fetched = try #require(try await store.fetch("lease.json"))
+        #expect(fetched.bytes == [1, 2, 3])
+        #expect(fetched.etag == written)
+        #expect(try await store.list(prefix: "lease.json").first?.etag == written)
+        let now = try await store.storeTimeMilliseconds()
+        #expect(abs(fetched.storeTimeMilliseconds - now) < 5000)
+        try await store.put("lease.json", data: [4], condition: .ifMatch(fetched.etag))
+        await expectCode(.preconditionFailed) {
+            try await store.put("lease.json", data: [5], condition: .ifMatch(fetched.etag))
+        }
+
+        let path = "/tmp/baton-upload-\(UInt64.random(in: 0...UInt64.max))"
+        try FileSystem.writeAtomically([7, 8, 9], to: path)
+        defer { try? FileSystem.remove(path) }
+        let uploaded = try await store.upload("ltx/0/a.ltx", fromFile: path, condition: .ifNoneMatch)
+        #expect(!uploaded.isEmpty)
+        #expect(try await store.list(prefix: "ltx/").first?.etag == uploaded)
     }
 
     static func racingCreatesHaveOneWinner(_ store: any ObjectStore) async throws {

@@ -14,6 +14,7 @@ import Testing
         try await ObjectStoreConformance.putGetListDelete(try await moto.makeStore())
         try await ObjectStoreConformance.conditionalWrites(try await moto.makeStore())
         try await ObjectStoreConformance.racingCreatesHaveOneWinner(try await moto.makeStore())
+        try await ObjectStoreConformance.fetchAndUploadGiveTheETag(try await moto.makeStore())
         await ObjectStoreConformance.invalidKeysAreRefused(try await moto.makeStore())
     }
 
@@ -47,6 +48,19 @@ import Testing
         let uploads = try await store.send(
             S3Request(method: "GET", objectKey: nil, query: [("uploads", "")], kind: "list-uploads"))
         #expect(S3XML.values("UploadId", in: String(decoding: uploads.body, as: UTF8.self)).isEmpty)
+    }
+
+    @Test func aLeaseReadIsOneRequest() async throws {
+        // Every node reads the lease every second or two: one GET, not a listing, a GET and a clock read.
+        let moto = try await MotoServer.started()
+        defer { moto.stop() }
+        let store = try await moto.makeStore()
+        let written = try await store.put("lease.json", data: Array("{}".utf8), condition: .ifNoneMatch)
+        let before = store.metrics.requests.values.reduce(0, +)
+        let fetched = try #require(try await store.fetch("lease.json"))
+        #expect(store.metrics.requests.values.reduce(0, +) == before + 1)
+        #expect(fetched.etag == written)
+        #expect(abs(fetched.storeTimeMilliseconds - Int64(Date().timeIntervalSince1970 * 1000)) < 5000)
     }
 
     @Test func storeTimeComesFromTheServer() async throws {

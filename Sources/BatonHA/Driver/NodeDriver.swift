@@ -214,8 +214,7 @@ final class NodeDriver {
             }
         case .readLease:
             do {
-                guard let (record, _) = try await LeaseClient.read(node.store) else { return .none }
-                let storeNow = try await node.store.storeTimeMilliseconds()
+                guard let (record, _, storeNow) = try await LeaseClient.read(node.store) else { return .none }
                 guard record.holder != config.name, !record.isExpired(atStoreTime: storeNow) else { return .none }
                 remember(record)
                 return machine.leaseHeld(holder: record.holder, epoch: record.epoch, now: clock.now())

@@ -60,6 +60,22 @@ public final class S3Store: ObjectStore, @unchecked Sendable {
         return try await send(S3Request(method: "GET", objectKey: configuration.objectKey(key), kind: "get")).body
     }
 
+    /// One GET: the body, its ETag and the `Date` it was answered at.
+    public func fetch(_ key: String) async throws -> FetchedObject? {
+        let response: S3Response
+        do {
+            response = try await send(S3Request(method: "GET", objectKey: configuration.objectKey(key), kind: "get"))
+        } catch let error as BatonError where error.code == .notFound {
+            return nil
+        }
+        guard let etag = response.etag else {
+            throw BatonError(.io, "\(displayURL)/\(key): the server sent no ETag")
+        }
+        var time = response.headers["date"].flatMap(S3Store.parseHTTPDate)
+        if time == nil { time = try await storeTimeMilliseconds() }
+        return FetchedObject(bytes: response.body, etag: etag, storeTimeMilliseconds: time ?? 0)
+    }
+
     /// Reads a byte range.
     public func get(_ key: String, range: Range<Int64>) async throws -> [UInt8] {
         guard !range.isEmpty else { return [] }
