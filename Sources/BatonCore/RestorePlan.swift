@@ -25,10 +25,17 @@ public struct RestorePlan: Equatable, Sendable {
     ) throws -> RestorePlan {
         guard !allFiles.isEmpty else { throw BatonError(.notFound, "the replica holds no LTX files") }
         let files = fenced(allFiles, epochStarts: epochStarts)
+        guard let newest = files.map(\.maxTXID).max() else {
+            let starts = epochStarts.sorted { $0.key < $1.key }.map { "epoch \($0.key) from \($0.value)" }
+            throw BatonError(
+                .notFound,
+                "every file of the replica was written by a deposed holder (newer epochs start: "
+                    + "\(starts.joined(separator: ", ")))")
+        }
         let targetTXID: UInt64
         switch target {
         case .latest:
-            targetTXID = files.map(\.maxTXID).max()!
+            targetTXID = newest
         case .txid(let txid):
             guard files.contains(where: { $0.maxTXID == txid }) else {
                 let ends = files.filter { $0.maxTXID < txid }.map(\.maxTXID).max()

@@ -75,6 +75,18 @@ import Testing
         #expect(plan.files.map(\.maxTXID) == [1, 2, 3, 4, 6])
     }
 
+    @Test func aReplicaWhollyFencedIsAClearErrorNotACrash() {
+        // A chaos run: a node taking over answered with its new epoch and the start of the
+        // epoch it had followed (1), which fences every file; the restore crashed on it.
+        let files = [file(1, 1, epoch: 1, level: 9), file(2, 3, epoch: 1)]
+        #expect(RestorePlan.fenced(files, epochStarts: [2: 1]).isEmpty)
+        #expect {
+            try RestorePlan.make(files: files, target: .latest, epochStarts: [2: 1])
+        } throws: { error in
+            (error as? BatonError)?.message.contains("deposed holder (newer epochs start: epoch 2 from 1)") == true
+        }
+    }
+
     @Test func filesBeforeATakeoverStay() {
         let files = [file(1, 1, epoch: 1, level: 9), file(2, 3, epoch: 1), file(4, 4, epoch: 2)]
         #expect(RestorePlan.fenced(files) == files)

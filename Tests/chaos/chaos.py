@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT / "Tests" / "integration"))
 import checker  # noqa: E402
 import faults  # noqa: E402
 import network as networks  # noqa: E402
+import reads as readers  # noqa: E402
 from cluster import Cluster, Load  # noqa: E402
 from conftest import BATON  # noqa: E402
 from s3support import Moto  # noqa: E402
@@ -89,22 +90,56 @@ def integrity(path):
         return db.execute("PRAGMA integrity_check").fetchone()[0]
 
 
-def run(minutes, seed, fault_names, folder, ttl_seconds=10, interval=(5, 15), partitions=False):
-    """One chaos run in `folder`; returns (verdict, report lines). With
-    `partitions`, each node runs in a network namespace of its own."""
-    network = networks.Network(["a", "b"]).open() if partitions else None
+FAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
+
+
+def faked_clock(path, offset):
+    """The environment that puts a process's wall clock under libfaketime,
+    offset by what `path` says (re-read once a second); monotonic clocks stay true."""
+    path.write_text(f"{offset:+.0f}\n")
+    return {"LD_PRELOAD": FAKETIME, "FAKETIME_TIMESTAMP_FILE": str(path), "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+            "FAKETIME_CACHE_DURATION": "1"}
+
+
+def run(minutes, seed, fault_names, folder, ttl_seconds=10, interval=(5, 15), isolated=False):
+    """One chaos run in `folder`; returns (verdict, report lines). `isolated`
+    (root): each node in a network namespace of its own, its wall clock under
+    libfaketime and its data on a tmpfs; the store's clock skewed."""
+    network = networks.Network(["a", "b"]).open() if isolated else None
+    mounts = []
     try:
-        return run_in(network, minutes, seed, fault_names, folder, ttl_seconds, interval)
+        return run_in(network, mounts, minutes, seed, fault_names, folder, ttl_seconds, interval)
     finally:
+        for mount in mounts:
+            subprocess.run(["umount", "-l", str(mount)], check=False, capture_output=True)
         if network:
             network.close()
 
 
-def run_in(network, minutes, seed, fault_names, folder, ttl_seconds, interval):
+def isolate(cluster, mounts, folder):
+    """Each member's data on a tmpfs of its own (`data/`, so logs outlive it),
+    its wall clock under libfaketime (the app's stays true); returns the clock files."""
+    clocks = {}
+    for member in cluster.members:
+        data = member.dir / "data"
+        data.mkdir(exist_ok=True)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1g", "tmpfs", str(data)], check=True, capture_output=True)
+        mounts.append(data)
+        member.db = data / "app.db"
+        clocks[member.name] = folder / f"clock-{member.name}"
+        member.env = faked_clock(clocks[member.name], 0)
+        member.app_command = f"env -u LD_PRELOAD '{cluster.binary}' demo-app --listen 127.0.0.1:{member.app_port}"
+    return clocks
+
+
+def run_in(network, mounts, minutes, seed, fault_names, folder, ttl_seconds, interval):
     rng = random.Random(seed)
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-    moto = Moto(folder / "moto.log", host=network.gateway if network else "127.0.0.1")
+    # An isolated run's store answers with a Date minutes off the nodes' clocks.
+    skew = rng.choice([-1, 1]) * rng.uniform(60, 600) if network else 0
+    moto = Moto(folder / "moto.log", host=network.gateway if network else "127.0.0.1",
+                env=faked_clock(folder / "clock-store", skew) if skew else None)
     moto.create_bucket("chaos")
     if network:
         network.store_port = moto.port
@@ -112,16 +147,20 @@ def run_in(network, minutes, seed, fault_names, folder, ttl_seconds, interval):
     # Off loopback the API needs a token (so do peers in the real world).
     cluster = Cluster(folder / "cluster", store, ttl=f"{ttl_seconds}s", replication="sync", network=network,
                       token="chaos-token" if network else None)
+    clocks = isolate(cluster, mounts, folder) if network else {}
     bound = ttl_seconds + 10
     fault_log, recoveries = [], []
     clients = None
+    reader = None
     try:
         cluster.start()
         if seconds_until_whole(cluster, 120) is None:
             raise RuntimeError("the cluster did not come up: " + cluster.members[0].log_text()[-2000:])
         clients = Load([member.proxy for member in cluster.members], threads=4, prefix="c")
         clients.start()
-        context = faults.Context(cluster, rng, ttl_seconds, fault_log, network)
+        reader = readers.Reader(cluster.members, random.Random(rng.random()), cluster.token)
+        reader.start()
+        context = faults.Context(cluster, rng, ttl_seconds, fault_log, network, clocks)
         deadline = time.monotonic() + minutes * 60
         while time.monotonic() < deadline:
             time.sleep(rng.uniform(*interval))
@@ -136,11 +175,14 @@ def run_in(network, minutes, seed, fault_names, folder, ttl_seconds, interval):
             shown = "not whole" if seconds is None else f"whole after {seconds:.1f} s"
             print(f"[{time.monotonic() - deadline + minutes * 60:6.0f} s] {what}; {shown}", file=sys.stderr)
         clients.stop()
+        reader.stop()
         holder, standby = faults.Context(cluster, rng, ttl_seconds, fault_log).roles()
         cluster.wait_caught_up(standby, holder, timeout=120)
     finally:
         if clients:
             clients.stop()
+        if reader:
+            reader.stop()
         if clients is None:
             moto.stop()
         # The standby first: the holder then stops without a hand-over, uploading what is left.
@@ -165,8 +207,8 @@ def run_in(network, minutes, seed, fault_names, folder, ttl_seconds, interval):
     copies["restore from the store"] = rows(restored)
     checks = {member.name: integrity(member.db) for member in cluster.members}
     checks["restore from the store"] = integrity(restored)
-    requests = history(clients)
-    verdict = checker.check(requests, copies, checks, recoveries, bound)
+    requests = sorted(history(clients) + reader.writes, key=lambda entry: entry["sent"])
+    verdict = checker.check(requests, copies, checks, recoveries, bound, reader.reads)
     for entry in fault_log:
         if "spurious_fencing" in entry:
             verdict.violations.append(checker.Violation("spurious fencing", entry["spurious_fencing"]))
@@ -174,13 +216,15 @@ def run_in(network, minutes, seed, fault_names, folder, ttl_seconds, interval):
             verdict.violations.append(checker.Violation("stuck shutdown", entry["stuck_shutdown"]))
     with open(folder / "history.jsonl", "w") as out:
         out.writelines(json.dumps(entry) + "\n" for entry in requests)
+    with open(folder / "reads.jsonl", "w") as out:
+        out.writelines(json.dumps(entry) + "\n" for entry in reader.reads)
     with open(folder / "faults.jsonl", "w") as out:
         out.writelines(json.dumps(entry) + "\n" for entry in fault_log)
-    lines = report(verdict, fault_log, recoveries, minutes, seed, ttl_seconds, bound, network)
+    lines = report(verdict, fault_log, recoveries, minutes, seed, ttl_seconds, bound, network, skew)
     return verdict, lines
 
 
-def report(verdict, fault_log, recoveries, minutes, seed, ttl, bound, network):
+def report(verdict, fault_log, recoveries, minutes, seed, ttl, bound, network, skew):
     """Markdown: per fault type, how often, recovery times; totals and violations."""
     by_fault = {}
     for name, seconds in recoveries:
@@ -192,9 +236,10 @@ def report(verdict, fault_log, recoveries, minutes, seed, ttl, bound, network):
         rows_text.append(f"| {name} | {len(values)} | {spread} | {len(values) - len(known)} |")
     lines = [
         f"{minutes} min, seed {seed}, lease TTL {ttl} s, sync mode, S3 (moto) "
-        f"{'on a bridge, each node in a network namespace' if network else 'on loopback'}; "
+        f"{f'with its clock {skew:+.0f} s off, on a bridge, each node in a network namespace' if network else 'on loopback'}; "
         f"{len(recoveries)} faults, {len(verdict.epochs)} epochs ({max(0, len(verdict.epochs) - 1)} changes of "
-        f"holder), {verdict.acknowledged} acknowledged writes, {verdict.failed} requests not acknowledged; "
+        f"holder), {verdict.acknowledged} acknowledged writes, {verdict.failed} requests not acknowledged, "
+        f"{verdict.reads} reads of acknowledged writes checked; "
         f"violations: {len(verdict.violations)}.",
         "",
         f"| fault | times | whole again after, min / median / max (s; bound {bound} s) | not within bound |",
@@ -214,31 +259,33 @@ def main():
                         help=f"comma-separated, from: {', '.join(faults.ALL_FAULTS)} (default: all; the "
                              f"partitions only where network namespaces can be made, i.e. as root)")
     parser.add_argument("--ttl", type=int, default=10, help="lease TTL in seconds (default 10, the node's default)")
+    parser.add_argument("--loopback", action="store_true",
+                        help="every process on loopback, even as root (no partitions, clock jumps or full disks)")
     parser.add_argument("--keep", help="folder to keep the run in (default: a temporary one, removed)")
     parser.add_argument("--record", action="store_true", help="append the summary to bench/CHAOS.md")
     args = parser.parse_args()
     why_not = networks.available()
     if args.faults is None:
-        names = list(faults.FAULTS if why_not else faults.ALL_FAULTS)
+        names = list(faults.FAULTS if why_not or args.loopback else faults.ALL_FAULTS)
         if why_not:
-            print(f"chaos: no partitions in this run: {why_not}", file=sys.stderr)
+            print(f"chaos: no partitions, clock jumps or full disks in this run: {why_not}", file=sys.stderr)
     else:
         names = [name.strip() for name in args.faults.split(",") if name.strip()]
     unknown = [name for name in names if name not in faults.ALL_FAULTS]
     if unknown or not names:
         parser.error(f"unknown faults {unknown}; choose from {', '.join(faults.ALL_FAULTS)}")
-    partitions = any(name in faults.NETWORK_FAULTS for name in names)
-    if partitions and why_not:
-        parser.error(why_not)
+    isolated = not why_not and not args.loopback
+    if any(name in faults.ISOLATED_FAULTS for name in names) and not isolated:
+        parser.error(why_not or f"{', '.join(n for n in names if n in faults.ISOLATED_FAULTS)} need an isolated run")
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
     print(f"chaos: seed {seed}, {args.minutes} min, faults {', '.join(names)}", file=sys.stderr)
     if args.keep:
         folder = Path(args.keep)
         folder.mkdir(parents=True, exist_ok=True)
-        verdict, lines = run(args.minutes, seed, names, folder, args.ttl, partitions=partitions)
+        verdict, lines = run(args.minutes, seed, names, folder, args.ttl, isolated=isolated)
     else:
         with tempfile.TemporaryDirectory(prefix="baton-chaos-") as temporary:
-            verdict, lines = run(args.minutes, seed, names, Path(temporary), args.ttl, partitions=partitions)
+            verdict, lines = run(args.minutes, seed, names, Path(temporary), args.ttl, isolated=isolated)
     text = "\n".join(lines)
     print(text)
     if args.record:

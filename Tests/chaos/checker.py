@@ -9,6 +9,8 @@ app's commit time, wall-clock ms on the machine every process shares) come
 from an acknowledged write's answer. A final copy is the list of rows
 (id, key, epoch) of one database file (a node's copy, or a restore from the
 store) in id order, which is commit order on the line of holders it shows.
+A read is {"level", "key", "node", "status", "shows"}: a read-back through the
+relay API of a write acknowledged before the read was sent.
 """
 from dataclasses import dataclass, field
 
@@ -27,6 +29,7 @@ class Verdict:
     acknowledged: int = 0
     failed: int = 0
     epochs: list = field(default_factory=list)
+    reads: int = 0
 
     @property
     def ok(self):
@@ -105,7 +108,17 @@ def first_difference(a, b):
     return f"row {min(len(a), len(b))} (one copy ends there)"
 
 
-def check(history, copies, integrity, recoveries, recovery_bound):
+def stale_reads(reads):
+    """Every read answered 200 shows the key whose write was acknowledged
+    before the read was sent (`level=none` with the write's TXID, `strong`):
+    reads are {"level", "key", "node", "status", "shows"}."""
+    return [Violation("stale read", f"a level={read['level']} read of {read['key']} answered by {read['node']} did not "
+                                    f"show it, though its write was acknowledged first"
+                                    + (f" (transaction {read['txid']})" if read.get("txid") else ""))
+            for read in reads if read.get("status") == 200 and read.get("shows") is False]
+
+
+def check(history, copies, integrity, recoveries, recovery_bound, reads=()):
     """All checks. `integrity`: name -> PRAGMA integrity_check's answer;
     `recoveries`: [(fault, seconds or None)] from each healed fault until one
     holder and a streaming standby (None: not within the run's wait)."""
@@ -117,6 +130,8 @@ def check(history, copies, integrity, recoveries, recovery_bound):
     verdict.violations += two_writers_by_commit_time(history)
     verdict.violations += two_writers_by_order(copies)
     verdict.violations += same_rows(copies)
+    verdict.violations += stale_reads(reads)
+    verdict.reads = sum(1 for read in reads if read.get("status") == 200 and read.get("shows") is not None)
     for name, answer in integrity.items():
         if answer != "ok":
             verdict.violations.append(Violation("integrity", f"{name}: {answer}"))

@@ -9,18 +9,26 @@ or the standby), so a run exercises both nodes in both roles.
 import os
 import signal
 import subprocess
+import sys
+import threading
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
+from cluster import http  # noqa: E402
 
 
 class Context:
     """What a fault may touch: the cluster, the run's random source and its TTL."""
 
-    def __init__(self, cluster, rng, ttl_seconds, log, network=None):
+    def __init__(self, cluster, rng, ttl_seconds, log, network=None, clocks=None):
         self.cluster = cluster
         self.rng = rng
         self.ttl = ttl_seconds
         self.log = log
         self.network = network
+        # Node name -> the file libfaketime reads the node's clock offset from.
+        self.clocks = clocks or {}
 
     def roles(self, timeout=60):
         """(holder, standby) now."""
@@ -224,7 +232,100 @@ def flap(context):
     return f"holder {holder.name}'s link to {target} flapped {flips} times"
 
 
-# Faults that need the nodes in network namespaces (chaos.py --network).
+def handoff(context, member):
+    """Asks `member` (the holder) to hand the baton over; (status, answer)."""
+    token = context.cluster.token
+    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
+    return http("POST", member.api + "/handoff", timeout=60, body=b"{}", headers=headers)
+
+
+def planned_handoff(context):
+    """A hand-over asked of the holder, as for a deploy."""
+    holder, standby = context.roles()
+    status, answer = handoff(context, holder)
+    return f"hand-over from holder {holder.name} to {standby.name}: {status} {answer[:120]}"
+
+
+def kill_mid_handoff(context):
+    """kill -9 of the holder or of the standby at a random moment of a hand-over."""
+    holder, standby = context.roles()
+    victim = context.rng.choice([holder, standby])
+    delay = context.rng.uniform(0, 1.5)
+    result = {}
+
+    def ask():
+        result["answer"] = handoff(context, holder)
+
+    asking = threading.Thread(target=ask, daemon=True)
+    asking.start()
+    time.sleep(delay)
+    down = context.rng.uniform(1, context.ttl)
+    victim.kill()
+    asking.join(70)
+    time.sleep(down)
+    victim.start()
+    role = "holder" if victim is holder else "standby"
+    return f"kill -9 of {role} {victim.name} {delay:.2f} s into a hand-over (answer {result.get('answer', ('?',))[0]}), " \
+           f"restarted after {down:.1f} s"
+
+
+def kill_mid_promotion(context):
+    """kill -9 of the holder, then of the standby while it takes over; both restart."""
+    holder, standby = context.roles()
+    holder.kill()
+    delay = context.rng.uniform(0, context.ttl + 3)
+    time.sleep(delay)
+    standby.kill()
+    time.sleep(context.rng.uniform(0.5, 3))
+    holder.start()
+    standby.start()
+    return f"kill -9 of holder {holder.name}, then of standby {standby.name} {delay:.1f} s later (taking over); " \
+           f"both restarted"
+
+
+def clock_jump(context):
+    """The wall clock of the holder or the standby jumps forward or back by
+    more than the TTL for a while, then back (libfaketime; the node's
+    monotonic clock is untouched, as an NTP step leaves it). Nothing else is
+    wrong: the holder must keep the baton."""
+    holder, standby = context.roles()
+    epoch = (holder.status() or {}).get("epoch")
+    member = context.rng.choice([holder, standby])
+    offset = context.rng.choice([-1, 1]) * context.rng.uniform(context.ttl + 5, 3 * context.ttl + 5)
+    seconds = context.rng.uniform(5, 2 * context.ttl)
+    clock = context.clocks[member.name]
+    clock.write_text(f"{offset:+.0f}\n")
+    try:
+        time.sleep(seconds)
+    finally:
+        clock.write_text("+0\n")
+    time.sleep(1.5)  # libfaketime re-reads the offset once a second
+    kept = holder_must_keep_the_baton(context, holder, epoch, f"when {member.name}'s wall clock jumped")
+    role = "holder" if member is holder else "standby"
+    return f"wall clock of {role} {member.name} {offset:+.0f} s for {seconds:.1f} s; " + \
+        ("holder kept the baton" if kept else "holder LOST the baton")
+
+
+def disk_full(context):
+    """The data folder (a small tmpfs) of the holder or the standby fills up
+    for a while, then the space comes back."""
+    holder, standby = context.roles()
+    member = context.rng.choice([holder, standby])
+    filler = member.db.parent / "filler"
+    if not os.path.ismount(member.db.parent):
+        # Never fill a disk the machine needs: only the data folder's own tmpfs (an isolated run).
+        raise RuntimeError(f"{member.db.parent} is not a mount of its own; disk-full needs an isolated run")
+    seconds = context.rng.uniform(3, 2 * context.ttl)
+    subprocess.run(["dd", "if=/dev/zero", f"of={filler}", "bs=1M", "status=none"], check=False,
+                   capture_output=True)
+    try:
+        time.sleep(seconds)
+    finally:
+        filler.unlink(missing_ok=True)
+    role = "holder" if member is holder else "standby"
+    return f"disk of {role} {member.name} full for {seconds:.1f} s"
+
+
 NETWORK_FAULTS = {
     "partition-holder-store": partition_holder_store,
     "partition-holder-standby": partition_holder_standby,
@@ -243,5 +344,16 @@ FAULTS = {
     "pause-standby": pause_standby,
     "kill-app": kill_app,
     "starve-cpu": starve_cpu,
+    "handoff": planned_handoff,
+    "kill-mid-handoff": kill_mid_handoff,
+    "kill-mid-promotion": kill_mid_promotion,
 }
-ALL_FAULTS = {**FAULTS, **NETWORK_FAULTS}
+
+# Faults that need an isolated run (root): nodes in network namespaces, each
+# one's clock under libfaketime and its data on a tmpfs of its own.
+ISOLATED_FAULTS = {
+    **NETWORK_FAULTS,
+    "clock-jump": clock_jump,
+    "disk-full": disk_full,
+}
+ALL_FAULTS = {**FAULTS, **ISOLATED_FAULTS}

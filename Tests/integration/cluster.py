@@ -56,6 +56,8 @@ class Member:
         # (and its app) somewhere else, e.g. a network namespace (Cluster's `network`).
         self.host = "127.0.0.1"
         self.prefix = []
+        # Extra environment of the node process (the app gets it too, unless its command drops it).
+        self.env = {}
         self.app_command = f"'{cluster.binary}' demo-app --listen 127.0.0.1:{self.app_port}"
 
     @property
@@ -102,7 +104,7 @@ replication:
 
     def start(self):
         config = self.write_config(self.cluster.stores[self.name])
-        env = {**os.environ, f"TEST_STORE_{self.name.upper()}": self.cluster.stores[self.name],
+        env = {**os.environ, **self.env, f"TEST_STORE_{self.name.upper()}": self.cluster.stores[self.name],
                "TEST_TOKEN": self.cluster.token or ""}
         self.proc = subprocess.Popen([*self.prefix, self.cluster.binary, "node", "--config", str(config)], stdout=open(self.log, "ab"),
                                      stderr=subprocess.STDOUT, env=env)

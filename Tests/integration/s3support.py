@@ -3,6 +3,7 @@ loopback port, and a fault-injecting HTTP proxy of our own between Baton and
 that server (500/503 answers, dropped connections before and after the
 server saw the request, delays), which also counts requests."""
 import http.client
+import os
 import http.server
 import random
 import socket
@@ -20,11 +21,12 @@ def free_port():
 
 
 class Moto:
-    def __init__(self, log_path, host="127.0.0.1"):
+    def __init__(self, log_path, host="127.0.0.1", env=None):
         self.host = host
         self.port = free_port()
         self.proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", host, "-p", str(self.port)],
-                                     stdout=open(log_path, "wb"), stderr=subprocess.STDOUT)
+                                     stdout=open(log_path, "wb"), stderr=subprocess.STDOUT,
+                                     env={**os.environ, **(env or {})})
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:

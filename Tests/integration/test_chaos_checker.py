@@ -49,3 +49,14 @@ def test_copies_that_differ_corrupt_copies_and_slow_recoveries_are_violations():
                             [("kill", 25.0), ("pause", None), ("cpu", 3.0)], 20)
     found = sorted(v.check for v in verdict.violations)
     assert found == ["diverged copies", "integrity", "recovery", "recovery"], verdict.violations
+
+
+def test_a_read_that_misses_a_write_acknowledged_before_it_is_stale():
+    fresh = {"level": "none", "key": "a", "node": "b", "status": 200, "shows": True, "txid": "7"}
+    refused = {"level": "none", "key": "a", "node": "b", "status": 503, "shows": None}
+    stale = {"level": "strong", "key": "a", "node": "a", "status": 200, "shows": False}
+    assert checker.stale_reads([fresh, refused]) == []
+    violations = checker.stale_reads([fresh, stale])
+    assert [v.check for v in violations] == ["stale read"] and "level=strong" in violations[0].detail
+    verdict = checker.check(CLEAN, {"a": ROWS}, {"a": "ok"}, [], 20, reads=[fresh, refused, stale])
+    assert not verdict.ok and verdict.reads == 2

@@ -60,8 +60,13 @@ struct NodeAPI {
             case .success(let found): database = found
             case .failure(let refused): return refused.response
             }
+            // A node still taking over has no window yet: "not found" would send the asker
+            // to set its copy aside and rebuild from the store; it asks again instead.
+            guard NodeAPI.isStreaming(node) else {
+                return NodeAPI.json(.serviceUnavailable, ["error": "\(node.config.name) is not streaming (yet)"])
+            }
             var response = NodeAPI.json(.notFound, ["error": "no transaction in the holder's window has that checksum"])
-            if NodeAPI.isStreaming(node), let txid = database.feed.locate(checksum: checksum) {
+            if let txid = database.feed.locate(checksum: checksum) {
                 response = Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: String(txid))))
             }
             NodeAPI.addStreamHeaders(&response, node, database)
@@ -149,7 +154,9 @@ struct NodeAPI {
 
     static func addStreamHeaders(_ response: inout Response, _ node: Node, _ database: NodeDatabase) {
         let epoch = node.snapshot.epoch
-        let start = database.state.withLock { $0.epochStartTXID }
+        // The start of *this* epoch only: a node taking over still holds the start of the
+        // epoch it followed, and paired with its new epoch that would fence everything after it.
+        let start = isStreaming(node) ? database.state.withLock { $0.epochStartTXID } : 0
         response.headers[HTTPField.Name("X-Baton-Epoch")!] = String(epoch)
         response.headers[HTTPField.Name("X-Baton-Epoch-Start")!] = String(start)
         response.headers[HTTPField.Name("X-Baton-TXID")!] = String(database.feed.latest.txid)

@@ -175,6 +175,9 @@ struct StandbyFollower: Sendable {
         } else {
             let reply = try await node.peers.send(
                 .GET, "\(holderAPI)/locate?\(databaseQuery)&checksum=0", timeoutMilliseconds: 5000)
+            guard reply.status == 404 || reply.status == 200 else {
+                throw BatonError(.io, "locate answered \(reply.status)")
+            }
             let epoch = reply.headers.first(name: "X-Baton-Epoch").flatMap(UInt64.init) ?? 0
             let start = reply.headers.first(name: "X-Baton-Epoch-Start").flatMap(UInt64.init) ?? 0
             try await rebuild(keepAside: false, epoch: epoch, epochStart: start)
