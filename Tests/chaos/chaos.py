@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
 """A chaos run: two `baton node` processes in zero-loss mode (`replication:
-sync`) on an S3-compatible store (moto on loopback), four clients writing
-through both front proxies, and faults injected one after another at random
-(kill -9 and SIGSTOP of either node, of the app, CPU starvation; see
-faults.py). Every client request is recorded; afterwards the cluster is
-healed and stopped, each node's database and a restore from the store are
-read, and checker.py decides: no acknowledged write lost, never two writers,
-every copy equal and intact, and the cluster whole again within TTL + 10 s
-after every fault.
+sync`) on an S3-compatible store (moto), four clients writing through both
+front proxies, a reader checking reads of acknowledged writes through the
+relay API (reads.py), and faults injected one after another at random
+(faults.py). As root the run is isolated: each node in a network namespace
+(network.py) for partitions, its wall clock under libfaketime, its data on a
+tmpfs of its own, the store's clock skewed. Every request is recorded;
+afterwards the cluster is healed and stopped, each node's database and a
+restore from the store are read, and checker.py decides: no acknowledged
+write lost, never two writers, no stale read, every copy equal and intact,
+and the cluster whole again within TTL + 10 s after every fault.
 
-    scripts/chaos [--minutes N] [--seed S] [--faults a,b] [--keep DIR] [--record]
+    scripts/chaos [--minutes N] [--seed S] [--faults a,b] [--keep DIR] [--record] [--loopback]
 
 Exits 0 when no violation was found; prints a summary (and with --record
 appends it to bench/CHAOS.md). The history (history.jsonl), the fault log
@@ -90,14 +92,11 @@ def integrity(path):
         return db.execute("PRAGMA integrity_check").fetchone()[0]
 
 
-FAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
-
-
 def faked_clock(path, offset):
     """The environment that puts a process's wall clock under libfaketime,
     offset by what `path` says (re-read once a second); monotonic clocks stay true."""
     path.write_text(f"{offset:+.0f}\n")
-    return {"LD_PRELOAD": FAKETIME, "FAKETIME_TIMESTAMP_FILE": str(path), "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+    return {"LD_PRELOAD": networks.libfaketime(), "FAKETIME_TIMESTAMP_FILE": str(path), "FAKETIME_DONT_FAKE_MONOTONIC": "1",
             "FAKETIME_CACHE_DURATION": "1"}
 
 

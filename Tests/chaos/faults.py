@@ -243,7 +243,7 @@ def planned_handoff(context):
     """A hand-over asked of the holder, as for a deploy."""
     holder, standby = context.roles()
     status, answer = handoff(context, holder)
-    return f"hand-over from holder {holder.name} to {standby.name}: {status} {answer[:120]}"
+    return f"hand-over from holder {holder.name} to {standby.name}: {status} {' '.join(answer.split())[:120]}"
 
 
 def kill_mid_handoff(context):

@@ -9,6 +9,7 @@ Needs root (or CAP_NET_ADMIN), iproute2 and nftables. Every name carries a
 short run id, so two runs on one machine do not collide; `close()` removes
 what `open()` made.
 """
+import glob
 import os
 import socket
 import subprocess
@@ -21,13 +22,21 @@ def sh(*command, check=True):
     return subprocess.run(list(command), check=check, capture_output=True, text=True, timeout=30)
 
 
+def libfaketime():
+    """The path of libfaketime (Debian's `libfaketime`), or None."""
+    found = sorted(glob.glob("/usr/lib/*/faketime/libfaketime.so.1")) + sorted(glob.glob("/usr/lib/faketime/libfaketime.so.1"))
+    return found[0] if found else None
+
+
 def available():
-    """None when partitions can be made here, else why not."""
+    """None when an isolated run can be made here, else why not."""
     if os.geteuid() != 0:
-        return "network partitions need root (network namespaces and nftables)"
+        return "an isolated run needs root (network namespaces, nftables, tmpfs mounts)"
     for tool in ("ip", "nft"):
         if subprocess.run(["which", tool], capture_output=True).returncode != 0:
-            return f"network partitions need `{tool}` (apt-get install iproute2 nftables)"
+            return f"an isolated run needs `{tool}` (apt-get install iproute2 nftables)"
+    if libfaketime() is None:
+        return "an isolated run needs libfaketime (apt-get install libfaketime)"
     return None
 
 
