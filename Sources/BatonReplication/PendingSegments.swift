@@ -101,7 +101,8 @@ final class PendingSegments {
                     etag = try await store.upload(info.key, fromFile: local, condition: .ifMatch(object.etag))
                 }
             }
-            if !etag.isEmpty { try rememberHeader(of: local, as: info.key, etag: etag, in: store) }
+            // Only a cache: failing to fill it never fails an upload.
+            if !etag.isEmpty { try? rememberHeader(of: local, as: info.key, etag: etag, in: store) }
             bytes += FileSystem.attributes(local)?.size ?? 0
             try FileSystem.remove(local)
             count += 1
