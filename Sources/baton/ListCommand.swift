@@ -9,7 +9,9 @@ struct ListCommand: AsyncParsableCommand {
         commandName: "ls",
         abstract: "List the files of a replica: levels, transaction ranges, times and sizes.",
         discussion: """
-            Level 0 holds segments, 1-8 compactions, 9 snapshots. EPOCH is the lease epoch of the writer             (0 without a lease). On a group's store (several databases, <store>/<name>/ltx/...) it lists the             databases; --db NAME lists one of them.
+            Level 0 holds segments, 1-8 compactions, 9 snapshots. EPOCH is the lease epoch of the writer \
+            (0 without a lease). On a group's store (several databases, <store>/<name>/ltx/...) it lists the \
+            databases; --db NAME lists one of them.
             """
     )
 
