@@ -7,6 +7,8 @@ import signal
 import sqlite3
 import subprocess
 import time
+import urllib.error
+import urllib.request
 
 import pytest
 
@@ -390,5 +392,32 @@ def test_a_lone_holder_stops_on_sigterm_with_everything_in_the_store(tmp_path):
         restored = sqlite3.connect(tmp_path / "restored.db")
         assert {row[0] for row in restored.execute("SELECT key FROM writes")} >= {f"solo-{i}" for i in range(20)}
         restored.close()
+    finally:
+        cluster.stop()
+
+
+def test_only_a_streaming_holder_answers_where_a_checksum_is(tmp_path):
+    # A node taking over (or a standby) has no stream window yet: "not found" would send a
+    # restarted node to set its copy aside and rebuild; it must ask again instead (503), and
+    # no epoch start is sent with an epoch it does not stream (a chaos run crashed on that pair).
+    cluster = Cluster(tmp_path, f"file://{tmp_path}/replica", ttl="3s")
+    cluster.start()
+    try:
+        holder = cluster.holder()
+        standby = next(member for member in cluster.members if member is not holder)
+        cluster.wait_streaming(standby)
+
+        def locate(member):
+            try:
+                with urllib.request.urlopen(member.api + "/locate?checksum=1", timeout=5) as response:
+                    return response.status, response.headers
+            except urllib.error.HTTPError as error:
+                return error.code, error.headers
+
+        status, headers = locate(standby)
+        assert status == 503
+        assert headers.get("X-Baton-Epoch-Start") in (None, "0")
+        status, headers = locate(holder)
+        assert status == 404 and int(headers["X-Baton-Epoch-Start"]) >= 1
     finally:
         cluster.stop()
