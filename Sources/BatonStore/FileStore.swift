@@ -178,8 +178,11 @@ public struct FileStore: ObjectStore {
             offset += Int64(chunk.count)
         }
         try output.sync()
+        // The ETag of what we put in place (a rename or link keeps the inode, size and time),
+        // not of whatever a writer after us may have put there since.
+        let written = FileSystem.attributes(temporary).map(etag) ?? ""
         try commit(temporary, as: key, at: destination, condition: condition)
-        return FileSystem.attributes(destination).map(etag) ?? ""
+        return written
     }
 
     /// Puts the synced file `temporary` in place as `key` if `condition`
