@@ -103,17 +103,22 @@ public struct FileStore: ObjectStore {
     }
 
     /// The object with its ETag (taken before the read: never newer than the bytes).
+    /// On a blocking-work thread, as every FileStore operation (the lease is read so).
     public func fetch(_ key: String) async throws -> FetchedObject? {
-        let file = try path(key)
-        guard let attributes = FileSystem.attributes(file) else { return nil }
-        let bytes: [UInt8]
-        do {
-            bytes = try await get(key)
-        } catch let error as BatonError where error.code == .notFound {
-            return nil
+        let now = try await storeTimeMilliseconds()
+        return try await BlockingWork.run { [self] () throws -> FetchedObject? in
+            let file = try path(key)
+            guard let attributes = FileSystem.attributes(file) else { return nil }
+            do {
+                let bytes = try counted("get") {
+                    let opened = try LocalFile(file, .read)
+                    return try opened.read(at: 0, count: Int(try opened.size()))
+                }
+                return FetchedObject(bytes: bytes, etag: etag(attributes), storeTimeMilliseconds: now)
+            } catch let error as BatonError where error.code == .notFound {
+                return nil
+            }
         }
-        return FetchedObject(
-            bytes: bytes, etag: etag(attributes), storeTimeMilliseconds: try await storeTimeMilliseconds())
     }
 
     /// Reads a byte range of the object.

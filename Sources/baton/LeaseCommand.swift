@@ -21,13 +21,12 @@ struct LeaseCommand: AsyncParsableCommand {
 
     func run() async throws {
         let store = try StoreURL(url).open()
-        let now = try await store.storeTimeMilliseconds()
         guard let current = try await LeaseClient.read(store) else {
             if json { try Output.json(["holder": ""]) } else { print("\(store.displayURL): nobody holds the lease") }
             return
         }
         let record = current.record
-        let left = record.expiresAtMilliseconds - now
+        let left = record.expiresAtMilliseconds - current.storeTimeMilliseconds
         if releaseIfExpired {
             guard left <= 0 else {
                 throw ValidationErrorText(
