@@ -19,6 +19,8 @@ public enum ReplicaCatalog {
             etags[info.key] = object.etag
         }
         files.sort()
+        // A full listing: what the store no longer holds need not be remembered.
+        ReplicaHeaderCache.shared.retain(store: store.displayURL, keys: Set(etags.keys))
         return headers ? try await withHeaders(files, in: store, etags: etags, width: width) : files
     }
 

@@ -112,6 +112,17 @@ public final class Node: Sendable {
         self.metrics = NodeMetrics(storeMetrics: metrics, databases: group.names)
         peers = PeerClient(token: config.token)
         self.log = log
+        for database in databases {
+            // A restarted node that must rebuild its copy then reads only the newest headers.
+            let path = database.stateDirectory + "/ltx-headers"
+            do {
+                try ReplicaHeaderCache.shared.keep(inFile: path, for: database.store.displayURL)
+            } catch {
+                log(
+                    "\(database.name): cannot keep the replica's LTX headers in \(path) (\(error)); a rebuild reads them from the store"
+                )
+            }
+        }
     }
 
     /// Where the front proxy sends a request now.
