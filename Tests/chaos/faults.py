@@ -92,19 +92,45 @@ def pause_standby(context):
     return f"SIGSTOP of standby {standby.name} for {paused:.1f} s"
 
 
+def app_pids(member):
+    """The process ids of `member`'s app."""
+    found = subprocess.run(["pgrep", "-f", f"demo-app --listen 127.0.0.1:{member.app_port}"], capture_output=True,
+                           text=True)
+    return [int(pid) for pid in found.stdout.split()]
+
+
+def signal_all(pids, sig):
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+
+
 def kill_app(context):
     """kill -9 of the holder's app: the node starts it again."""
     holder, _ = context.roles()
-    found = subprocess.run(["pgrep", "-f", f"demo-app --listen 127.0.0.1:{holder.app_port}"], capture_output=True,
-                           text=True)
-    pids = [int(pid) for pid in found.stdout.split()]
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+    pids = app_pids(holder)
+    signal_all(pids, signal.SIGKILL)
     time.sleep(context.rng.uniform(0.5, 2))
     return f"kill -9 of holder {holder.name}'s app ({len(pids)} process)"
+
+
+def pause_app(context):
+    """SIGSTOP of the holder's app for 1 s to 2 TTLs, then SIGCONT: requests
+    hang or time out, nothing else is wrong, and the holder must keep the baton."""
+    holder, _ = context.roles()
+    epoch = (holder.status() or {}).get("epoch")
+    seconds = context.rng.uniform(1, 2 * context.ttl)
+    pids = app_pids(holder)
+    signal_all(pids, signal.SIGSTOP)
+    try:
+        time.sleep(seconds)
+    finally:
+        signal_all(pids, signal.SIGCONT)
+    kept = holder_must_keep_the_baton(context, holder, epoch, "while its app was paused")
+    return f"SIGSTOP of holder {holder.name}'s app ({len(pids)} process) for {seconds:.1f} s; " + \
+        ("holder kept the baton" if kept else "holder LOST the baton")
 
 
 def starve_cpu(context):
@@ -214,22 +240,25 @@ def partition_one_way(context):
 
 
 def flap(context):
-    """A flapping link: the holder's link to the store or to the standby goes
-    down and up at random (0.2-3 s each) for 10-30 s."""
+    """A flapping link: the holder's or the standby's link to the store or to
+    the other node goes down and up at random (0.2-3 s each) for 10-30 s."""
     holder, standby = context.roles()
-    target = context.rng.choice(["store", standby.name])
+    member = context.rng.choice([holder, standby])
+    other = standby if member is holder else holder
+    target = context.rng.choice(["store", other.name])
     until = time.monotonic() + context.rng.uniform(10, 30)
     flips = 0
     try:
         while time.monotonic() < until:
-            context.network.cut(holder.name, target)
+            context.network.cut(member.name, target)
             time.sleep(context.rng.uniform(0.2, 3))
-            context.network.heal(holder.name)
+            context.network.heal(member.name)
             time.sleep(context.rng.uniform(0.2, 3))
             flips += 1
     finally:
-        context.network.heal(holder.name)
-    return f"holder {holder.name}'s link to {target} flapped {flips} times"
+        context.network.heal(member.name)
+    role = "holder" if member is holder else "standby"
+    return f"{role} {member.name}'s link to {target} flapped {flips} times"
 
 
 def handoff(context, member):
@@ -306,6 +335,33 @@ def clock_jump(context):
         ("holder kept the baton" if kept else "holder LOST the baton")
 
 
+def clock_drift(context):
+    """The wall clock of the holder or the standby drifts, fast or slow, by
+    50-500 ms per second for 2-6 TTLs (libfaketime offsets moved every half
+    second), then is stepped back to the true time as NTP would. Nothing else
+    is wrong: the holder must keep the baton."""
+    holder, standby = context.roles()
+    epoch = (holder.status() or {}).get("epoch")
+    member = context.rng.choice([holder, standby])
+    rate = context.rng.choice([-1, 1]) * context.rng.uniform(0.05, 0.5)
+    seconds = context.rng.uniform(2 * context.ttl, 6 * context.ttl)
+    clock = context.clocks[member.name]
+    started = time.monotonic()
+    offset = 0.0
+    try:
+        while time.monotonic() - started < seconds:
+            time.sleep(0.5)
+            offset = rate * (time.monotonic() - started)
+            clock.write_text(f"{offset:+.3f}\n")
+    finally:
+        clock.write_text("+0\n")
+    time.sleep(1.5)  # libfaketime re-reads the offset once a second
+    kept = holder_must_keep_the_baton(context, holder, epoch, f"when {member.name}'s wall clock drifted")
+    role = "holder" if member is holder else "standby"
+    return f"wall clock of {role} {member.name} drifted {rate * 1000:+.0f} ms/s for {seconds:.1f} s " \
+           f"(to {offset:+.1f} s), then stepped back; " + ("holder kept the baton" if kept else "holder LOST the baton")
+
+
 def disk_full(context):
     """The data folder (a small tmpfs) of the holder or the standby fills up
     for a while, then the space comes back."""
@@ -343,6 +399,7 @@ FAULTS = {
     "pause-holder-short": pause_holder_short,
     "pause-standby": pause_standby,
     "kill-app": kill_app,
+    "pause-app": pause_app,
     "starve-cpu": starve_cpu,
     "handoff": planned_handoff,
     "kill-mid-handoff": kill_mid_handoff,
@@ -354,6 +411,7 @@ FAULTS = {
 ISOLATED_FAULTS = {
     **NETWORK_FAULTS,
     "clock-jump": clock_jump,
+    "clock-drift": clock_drift,
     "disk-full": disk_full,
 }
 ALL_FAULTS = {**FAULTS, **ISOLATED_FAULTS}

@@ -17,6 +17,8 @@ final class AppSupervisor: Sendable {
     private let command: String
     private let environment: [String: String]
     private let child = Mutex<ChildProcess?>(nil)
+    /// The process the last `kill` was for (several parts of the node may fence at once; one line says so).
+    private let killed = Mutex<ObjectIdentifier?>(nil)
     private let log: @Sendable (String) -> Void
 
     init(command: String, environment: [String: String], log: @escaping @Sendable (String) -> Void) {
@@ -70,9 +72,13 @@ final class AppSupervisor: Sendable {
     /// Kills the app's whole group at once (fencing) and waits for it.
     func kill() async {
         guard let process = child.withLock({ $0 }), process.isRunning else { return }
+        let first = killed.withLock { killed in
+            defer { killed = ObjectIdentifier(process) }
+            return killed != ObjectIdentifier(process)
+        }
         process.signal(SIGKILL)
         _ = await process.exited()
-        log("killed the app (pid \(process.pid))")
+        if first { log("killed the app (pid \(process.pid))") }
     }
 
     /// A simple command replaces the shell (`exec`), so the parent-death

@@ -165,6 +165,8 @@ extension NodeDriver {
                             if failing { log("the store accepts uploads again") }
                             failing = false
                         } catch {
+                            // Cancelled: the holder is stepping down (its worker ends), not a store failure.
+                            if Task.isCancelled { break }
                             if !failing { log("store: \(error); retrying") }
                             failing = true
                         }
