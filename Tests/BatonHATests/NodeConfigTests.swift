@@ -43,6 +43,8 @@ import Testing
           maxBodyBytes: 65536
           busyTimeout: 2s
           readWait: 300ms
+        diverged:
+          keep: 3
         """
 
     @Test func everyKeyIsRead() throws {
@@ -73,6 +75,7 @@ import Testing
         #expect(config.relayMaxBodyBytes == 65536)
         #expect(config.relayBusyTimeoutMilliseconds == 2000)
         #expect(config.relayReadWaitMilliseconds == 300)
+        #expect(config.divergedCopiesKept == 3)
         try config.validate()
     }
 
@@ -80,6 +83,12 @@ import Testing
         let config = try NodeConfig.parse("replication: sync", source: "baton.yml", environment: [:])
         #expect(config.replicationMode == .sync && config.onStandbyLoss == .degrade)
         #expect(NodeConfig().replicationMode == .async)
+    }
+
+    @Test func everyDivergedCopyIsKeptUnlessALimitIsSet() throws {
+        #expect(NodeConfig().divergedCopiesKept == nil)
+        let all = try NodeConfig.parse("diverged:\n  keep: all", source: "baton.yml", environment: [:])
+        #expect(all.divergedCopiesKept == nil)
     }
 
     @Test func environmentExpansion() throws {
@@ -110,6 +119,8 @@ import Testing
         #expect(message("replication: sometimes").contains("replication must be one of async, sync"))
         #expect(message("replication:\n  onStandbyLoss: panic").contains("one of degrade, strict"))
         #expect(message("relay:\n  maxBodyBytes: big").contains("relay.maxBodyBytes must be a number"))
+        #expect(message("diverged:\n  keep: 0").contains("diverged.keep must be 'all' or a number"))
+        #expect(message("diverged:\n  keep: some").contains("diverged.keep must be 'all' or a number"))
     }
 
     @Test func validationRefusesUnsafeOrIncompleteSettings() throws {

@@ -143,9 +143,10 @@ def run_in(network, mounts, minutes, seed, fault_names, folder, ttl_seconds, int
     if network:
         network.store_port = moto.port
     store = f"s3://chaos/app?endpoint={moto.endpoint}"
-    # Off loopback the API needs a token (so do peers in the real world).
+    # Off loopback the API needs a token (so do peers in the real world). A long run sets many
+    # copies aside; keeping the newest few keeps the 1 GiB data folders from filling up with them.
     cluster = Cluster(folder / "cluster", store, ttl=f"{ttl_seconds}s", replication="sync", network=network,
-                      token="chaos-token" if network else None)
+                      token="chaos-token" if network else None, extra_yaml="diverged:\n  keep: 3\n")
     clocks = isolate(cluster, mounts, folder) if network else {}
     bound = ttl_seconds + 10
     fault_log, recoveries = [], []

@@ -13,8 +13,7 @@ struct ConfigReader {
             root, "",
             [
                 "name", "database", "databases", "store", "token", "api", "proxy", "app", "peers", "lease", "handoff",
-                "replication",
-                "relay",
+                "replication", "relay", "diverged",
             ])
         config.name = try string(root, "name") ?? ""
         config.database = try string(root, "database") ?? ""
@@ -95,6 +94,17 @@ struct ConfigReader {
                     throw BatonError(.usage, "\(source): replication.readMethods must be a list like [GET, HEAD]")
                 }
                 config.readMethods = Set(list.compactMap { ($0 as? String)?.uppercased() })
+            }
+        }
+        if let diverged = try map(root, "diverged") {
+            try known(diverged, "diverged.", ["keep"])
+            if let text = try string(diverged, "keep", path: "diverged."), text != "all" {
+                guard let count = Int(text), count >= 1 else {
+                    throw BatonError(
+                        .usage,
+                        "\(source): diverged.keep must be 'all' or a number of copies of at least 1, got '\(text)'")
+                }
+                config.divergedCopiesKept = count
             }
         }
         if let relay = try map(root, "relay") {

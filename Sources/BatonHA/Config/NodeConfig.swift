@@ -65,6 +65,10 @@ public struct NodeConfig: Sendable, Equatable {
     /// How long a stale read on a standby waits for a TXID it must see before going to the holder.
     public var relayReadWaitMilliseconds: Int64 = 1000
 
+    /// How many copies set aside as diverged to keep per database (the
+    /// oldest beyond it are removed, logged); nil keeps every one.
+    public var divergedCopiesKept: Int?
+
     /// Async or sync replication to standbys.
     public enum ReplicationMode: String, Sendable, Equatable, CaseIterable {
         /// Acknowledge at once; a crash loses what the standby had not received yet.

@@ -26,16 +26,35 @@ enum LocalDatabase {
     }
 
     /// Moves the database (and its WAL, if any) aside as `<db>.diverged-<epoch>-<time>`
-    /// and returns the new path; nothing is deleted.
-    static func setAside(_ path: String, epoch: UInt64) throws -> String? {
+    /// (`-2`, `-3`, … when that name is taken) and returns the new path.
+    /// With `keep`, the oldest copies beyond the newest `keep` are removed
+    /// afterwards (returned in `removed`); without it nothing is deleted.
+    static func setAside(_ path: String, epoch: UInt64, keep: Int?) throws -> (aside: String, removed: [String])? {
         guard FileSystem.exists(path) else { return nil }
-        let stamp = Int64(Date().timeIntervalSince1970)
-        let target = "\(path).diverged-\(epoch)-\(stamp)"
+        let target = DivergedCopies.name(
+            base: path, epoch: epoch, seconds: Int64(Date().timeIntervalSince1970), taken: FileSystem.exists)
         try FileSystem.rename(path, to: target)
         for suffix in ["-wal", "-shm"] where FileSystem.exists(path + suffix) {
             try FileSystem.rename(path + suffix, to: target + suffix)
         }
-        return target
+        return (target, try keep.map { try pruneDiverged(path, keep: $0) } ?? [])
+    }
+
+    /// Removes the oldest copies of `path` kept aside beyond the newest
+    /// `keep` (with their `-wal` and `-shm`); returns the paths removed.
+    private static func pruneDiverged(_ path: String, keep: Int) throws -> [String] {
+        let folder = FileSystem.parent(of: path)
+        let base = String(path.dropFirst(folder.count + 1))
+        var removed: [String] = []
+        for copy in DivergedCopies.beyond(
+            keep: keep, of: DivergedCopies.copies(of: base, among: try FileSystem.list(folder)))
+        {
+            let target = "\(folder)/\(copy.name)"
+            for suffix in ["-wal", "-shm"] { try FileSystem.remove(target + suffix) }
+            try FileSystem.remove(target)
+            removed.append(target)
+        }
+        return removed
     }
 
     /// The checksum of the database file alone, with its page size (nil when there is no file).

@@ -57,11 +57,13 @@ extension NodeDriver {
             do {
                 let database = member(name)
                 let copyEpoch = promotionFacts[name]?.copyEpoch ?? 0
+                let keep = node.config.divergedCopiesKept
                 if keepAside,
-                    let aside = try LocalDatabase.setAside(
-                        database.path, epoch: copyEpoch > 0 ? copyEpoch : machine.epoch)
+                    let (aside, removed) = try LocalDatabase.setAside(
+                        database.path, epoch: copyEpoch > 0 ? copyEpoch : machine.epoch, keep: keep)
                 {
                     log(database, "the local copy is not a state of the store's history; kept it as \(aside)")
+                    for old in removed { log(database, "removed \(old) (diverged.keep: \(keep ?? 0))") }
                 }
                 _ = try await Restorer(store: database.store).restore(
                     to: database.path, target: .latest, integrity: .quick, force: true)

@@ -206,8 +206,12 @@ struct StandbyFollower: Sendable {
         let copyEpoch = copy.epoch > 0 ? copy.epoch : epoch
         database.copyGate.withLock { $0 = false }
         copy.forget()
-        if keepAside, let aside = try LocalDatabase.setAside(copy.path, epoch: copyEpoch) {
+        if keepAside,
+            let (aside, removed) = try LocalDatabase.setAside(
+                copy.path, epoch: copyEpoch, keep: node.config.divergedCopiesKept)
+        {
             log("kept the diverged copy as \(aside)")
+            for old in removed { log("removed \(old) (diverged.keep: \(node.config.divergedCopiesKept ?? 0))") }
         }
         let starts: [UInt64: UInt64] = epoch > 0 && epochStart > 0 ? [epoch: epochStart] : [:]
         let result = try await Restorer(store: database.store).restore(

@@ -1,0 +1,50 @@
+import BatonSystem
+import Foundation
+import Testing
+
+@testable import BatonHA
+
+/// What a node keeps when its copy diverged: every copy (and its WAL) by
+/// default, and with `diverged.keep` only the newest ones.
+@Suite struct LocalDatabaseTests {
+    let directory = "/tmp/baton-aside-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+
+    func makeCopy(_ marker: UInt8) throws {
+        try FileSystem.makeDirectories(directory)
+        try FileSystem.writeAtomically([marker], to: directory + "/app.db")
+        try FileSystem.writeAtomically([marker], to: directory + "/app.db-wal")
+    }
+
+    func listing() throws -> [String] { try FileSystem.list(directory).sorted() }
+
+    @Test func copiesSetAsideInOneSecondAreAllKept() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        for marker: UInt8 in 1...3 {
+            try makeCopy(marker)
+            let (aside, removed) = try #require(try LocalDatabase.setAside(directory + "/app.db", epoch: 7, keep: nil))
+            #expect(removed.isEmpty)
+            #expect(try LocalFile(aside, .read).readAll() == [marker])
+        }
+        let names = try listing()
+        #expect(names.filter { !$0.hasSuffix("-wal") }.count == 3)
+        #expect(names.filter { $0.hasSuffix("-wal") }.count == 3)
+        #expect(!names.contains("app.db"))
+    }
+
+    @Test func aLimitRemovesTheOldestCopiesWithTheirWAL() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        for marker: UInt8 in 1...4 {
+            try makeCopy(marker)
+            _ = try LocalDatabase.setAside(directory + "/app.db", epoch: UInt64(marker), keep: 2)
+        }
+        let names = try listing()
+        #expect(names.count == 4)
+        let kept = names.filter { !$0.hasSuffix("-wal") }
+        #expect(kept.count == 2)
+        #expect(
+            try kept.map { try LocalFile("\(directory)/\($0)", .read).readAll() }.sorted { $0[0] < $1[0] } == [
+                [3], [4],
+            ])
+        #expect(names.allSatisfy { name in name.hasSuffix("-wal") ? kept.contains(String(name.dropLast(4))) : true })
+    }
+}
