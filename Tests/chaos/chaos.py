@@ -100,14 +100,14 @@ def faked_clock(path, offset):
             "FAKETIME_CACHE_DURATION": "1"}
 
 
-def run(minutes, seed, fault_names, folder, ttl_seconds=10, interval=(5, 15), isolated=False):
+def run(minutes, seed, fault_names, folder, ttl_seconds=10, interval=(5, 15), isolated=False, every=None):
     """One chaos run in `folder`; returns (verdict, report lines). `isolated`
     (root): each node in a network namespace of its own, its wall clock under
     libfaketime and its data on a tmpfs; the store's clock skewed."""
     network = networks.Network(["a", "b"]).open() if isolated else None
     mounts = []
     try:
-        return run_in(network, mounts, minutes, seed, fault_names, folder, ttl_seconds, interval)
+        return run_in(network, mounts, minutes, seed, fault_names, folder, ttl_seconds, interval, every)
     finally:
         for mount in mounts:
             subprocess.run(["umount", "-l", str(mount)], check=False, capture_output=True)
@@ -131,7 +131,7 @@ def isolate(cluster, mounts, folder):
     return clocks
 
 
-def run_in(network, mounts, minutes, seed, fault_names, folder, ttl_seconds, interval):
+def run_in(network, mounts, minutes, seed, fault_names, folder, ttl_seconds, interval, every=None):
     rng = random.Random(seed)
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
@@ -162,8 +162,14 @@ def run_in(network, mounts, minutes, seed, fault_names, folder, ttl_seconds, int
         reader.start()
         context = faults.Context(cluster, rng, ttl_seconds, fault_log, network, clocks)
         deadline = time.monotonic() + minutes * 60
+        started = time.monotonic()
         while time.monotonic() < deadline:
-            time.sleep(rng.uniform(*interval))
+            if every:
+                # The next fault `every` seconds after the last one started, or at once if that
+                # one (with its recovery) took longer.
+                time.sleep(max(0.0, started + every - time.monotonic()))
+            else:
+                time.sleep(rng.uniform(*interval))
             name = rng.choice(fault_names)
             started = time.monotonic()
             what = faults.ALL_FAULTS[name](context)
@@ -258,6 +264,9 @@ def main():
     parser.add_argument("--faults", default=None,
                         help=f"comma-separated, from: {', '.join(faults.ALL_FAULTS)} (default: all; the "
                              f"partitions only where network namespaces can be made, i.e. as root)")
+    parser.add_argument("--every", type=float, default=None,
+                        help="start a fault every this many seconds (or as soon as the last one healed and the "
+                             "cluster is whole, if later); default: a pause of 5-15 s after each")
     parser.add_argument("--ttl", type=int, default=10, help="lease TTL in seconds (default 10, the node's default)")
     parser.add_argument("--loopback", action="store_true",
                         help="every process on loopback, even as root (no partitions, clock jumps or full disks)")
@@ -282,10 +291,11 @@ def main():
     if args.keep:
         folder = Path(args.keep)
         folder.mkdir(parents=True, exist_ok=True)
-        verdict, lines = run(args.minutes, seed, names, folder, args.ttl, isolated=isolated)
+        verdict, lines = run(args.minutes, seed, names, folder, args.ttl, isolated=isolated, every=args.every)
     else:
         with tempfile.TemporaryDirectory(prefix="baton-chaos-") as temporary:
-            verdict, lines = run(args.minutes, seed, names, Path(temporary), args.ttl, isolated=isolated)
+            verdict, lines = run(args.minutes, seed, names, Path(temporary), args.ttl, isolated=isolated,
+                                 every=args.every)
     text = "\n".join(lines)
     print(text)
     if args.record:
