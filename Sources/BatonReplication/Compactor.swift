@@ -16,7 +16,11 @@ struct Compactor {
         var first: LTXHeader?
         var last: (header: LTXHeader, trailer: LTXTrailer)?
         for info in run {
-            let copy = try await store.localCopy(info.key, scratchDirectory: pending.directory)
+            // This process's own upload when it still has it, else a download.
+            let copy =
+                if let local = pending.uploaded.path(for: info) { (path: local, isTemporary: false) } else {
+                    try await store.localCopy(info.key, scratchDirectory: pending.directory)
+                }
             defer { if copy.isTemporary { try? FileSystem.remove(copy.path) } }
             do {
                 var decoder = try LTXDecoder(FileByteSource(try LocalFile(copy.path, .read)))

@@ -10,10 +10,14 @@ import BatonSystem
 /// the store accepted it.
 final class PendingSegments {
     let directory: String
+    /// Uploaded level-0 files kept for the next level-1 compaction.
+    let uploaded: UploadedSegments
 
-    init(directory: String) throws {
+    /// The folder `directory`, keeping up to `keepUploadedBytes` of uploaded level-0 files in `uploaded/`.
+    init(directory: String, keepUploadedBytes: Int64 = 0) throws {
         self.directory = directory
         try FileSystem.makeDirectories(directory)
+        uploaded = try UploadedSegments(directory: directory + "/uploaded", maxBytes: keepUploadedBytes)
         // Half-written files of a process that was killed: never sealed, never needed.
         for name in try FileSystem.list(directory) where name.hasPrefix(".tmp-") {
             try FileSystem.remove(directory + "/" + name)
@@ -72,9 +76,10 @@ final class PendingSegments {
     func temporaryPath() -> String { FileSystem.temporaryPath(next: directory + "/x") }
 
     /// Uploads every waiting file in order; stops at the first failure and rethrows it.
-    /// Returns the number of files and bytes uploaded.
-    func upload(to store: any ObjectStore) async throws -> (files: Int, bytes: Int64, maxTXID: UInt64) {
+    /// Returns the number of files (and of level-0 files) and bytes uploaded.
+    func upload(to store: any ObjectStore) async throws -> (files: Int, levelZero: Int, bytes: Int64, maxTXID: UInt64) {
         var count = 0
+        var levelZero = 0
         var bytes: Int64 = 0
         var maxTXID: UInt64 = 0
         for info in try files() {
@@ -104,11 +109,13 @@ final class PendingSegments {
             // Only a cache: failing to fill it never fails an upload.
             if !etag.isEmpty { try? rememberHeader(of: local, as: info.key, etag: etag, in: store) }
             bytes += FileSystem.attributes(local)?.size ?? 0
-            try FileSystem.remove(local)
+            // What the store has is done with here; a level-0 file may serve the next compaction.
+            do { try uploaded.keep(local, as: info) } catch { try FileSystem.remove(local) }
             count += 1
+            if info.level == 0 { levelZero += 1 }
             maxTXID = max(maxTXID, info.maxTXID)
         }
-        return (count, bytes, maxTXID)
+        return (count, levelZero, bytes, maxTXID)
     }
 
     /// Puts what an uploaded file's header says in `ReplicaHeaderCache`, so

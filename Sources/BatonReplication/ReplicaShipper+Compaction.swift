@@ -17,7 +17,8 @@ extension ReplicaShipper {
         }
         let due = intervals.indices.map { $0 + 1 }.filter { level in
             levelsWithNewInputs.contains(level)
-                && now - (lastCompactionMilliseconds[level] ?? 0) >= intervals[level - 1]
+                && (now - (lastCompactionMilliseconds[level] ?? 0) >= intervals[level - 1]
+                    || (level == 1 && levelZeroSinceCompaction >= options.compactionFileThreshold))
         }
         guard !due.isEmpty else { return }
         var files = try await ReplicaCatalog.files(in: store, headers: false)
@@ -25,12 +26,15 @@ extension ReplicaShipper {
             var merged = 0
             while let run = CompactionPlan.nextRun(files: files, level: level), merged < 100 {
                 let info = try await Compactor(store: store, pending: pending).compact(run, into: level)
+                // The merged file is sealed: the inputs' local copies are done with.
+                if level == 1 { pending.uploaded.forget(run) }
                 _ = try await sendPending()
                 counters.withLock { $0.compactions += 1 }
                 files.append(info)
                 merged += 1
             }
             if merged > 0 && level < intervals.count { levelsWithNewInputs.insert(level + 1) }
+            if level == 1 { levelZeroSinceCompaction = 0 }
             levelsWithNewInputs.remove(level)
             lastCompactionMilliseconds[level] = now
         }

@@ -18,6 +18,8 @@ public final class ReplicaShipper: @unchecked Sendable {
     var levelsWithNewInputs: Set<Int> = [1]
     /// When each compaction level last ran.
     var lastCompactionMilliseconds: [Int: Int64] = [:]
+    /// Level-0 files uploaded since level 1 last ran (it runs early past `compactionFileThreshold`).
+    var levelZeroSinceCompaction = 0
     /// When retention last ran without compaction.
     var lastRetentionMilliseconds: Int64 = 0
     let counters = Mutex(Counters())
@@ -54,6 +56,7 @@ public final class ReplicaShipper: @unchecked Sendable {
     /// Sends the sealed files waiting locally, in order, and counts them.
     func sendPending() async throws -> Int {
         let sent = try await pending.upload(to: store)
+        levelZeroSinceCompaction += sent.levelZero
         counters.withLock { counters in
             counters.filesUploaded += sent.files
             counters.bytesUploaded += sent.bytes

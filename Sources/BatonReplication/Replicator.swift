@@ -56,7 +56,9 @@ public final class Replicator {
         session = try DatabaseSession(
             path: databasePath, busyTimeoutMilliseconds: options.busyTimeoutMilliseconds, enableWAL: options.enableWAL)
         follower = WALFollower(session: session)
-        pending = try PendingSegments(directory: (options.stateDirectory ?? databasePath + "-baton") + "/pending")
+        pending = try PendingSegments(
+            directory: (options.stateDirectory ?? databasePath + "-baton") + "/pending",
+            keepUploadedBytes: options.compactionIntervalsMilliseconds.isEmpty ? 0 : options.keptUploadBytes)
         shipper = ReplicaShipper(store: store, pending: pending, options: options, log: log)
     }
 

@@ -19,6 +19,14 @@ public struct ReplicatorOptions: Sendable {
     /// Compaction levels 1, 2, 3…: how often each merges the files one level
     /// down (default 30 s, 5 min, 1 h). Empty disables compaction.
     public var compactionIntervalsMilliseconds: [Int64] = [30_000, 300_000, 3_600_000]
+    /// Level 1 also runs, before its interval, once this many level-0
+    /// files were uploaded since it last ran (one write per file when each
+    /// write waits for the store): a restore then fetches a few merged
+    /// files instead of thousands.
+    public var compactionFileThreshold = 256
+    /// Uploaded level-0 files kept on local disk, up to this many bytes, as
+    /// the next level-1 compaction's inputs (merged without downloads).
+    public var keptUploadBytes: Int64 = 64 << 20
     /// Point-in-time history kept; older files no restore in the window needs are deleted.
     public var retentionMilliseconds: Int64 = 24 * 3_600_000
     /// How long Baton's connections wait on SQLite locks.

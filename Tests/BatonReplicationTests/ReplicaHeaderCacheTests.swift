@@ -34,7 +34,7 @@ import Testing
         app.close()
 
         // Uploaded by this process: what each header says is known already.
-        let uploaded = RangedReadCountingStore(files)
+        let uploaded = CountingStore(files)
         let listed = try await ReplicaCatalog.files(in: uploaded, headers: true)
         #expect(listed.count == 6)
         #expect(uploaded.rangedReads == 0)
@@ -43,7 +43,7 @@ import Testing
         // A copy this process did not write: read once, then not again.
         let copied = FileStore(root: directory + "/copy")
         for file in listed { _ = try await copied.put(file.key, data: try await files.get(file.key), condition: .none) }
-        let store = RangedReadCountingStore(copied)
+        let store = CountingStore(copied)
         let first = try await ReplicaCatalog.files(in: store, headers: true)
         #expect(first == listed)
         #expect(store.rangedReads == 6)
@@ -60,33 +60,4 @@ import Testing
         #expect(third == first)
         #expect(store.rangedReads == 7)
     }
-}
-
-/// Passes everything to a store and counts the ranged reads (header reads).
-private final class RangedReadCountingStore: ObjectStore {
-    private let base: any ObjectStore
-    private let reads = Mutex(0)
-
-    init(_ base: any ObjectStore) { self.base = base }
-
-    var rangedReads: Int { reads.withLock { $0 } }
-    var displayURL: String { base.displayURL }
-
-    func list(prefix: String) async throws -> [ObjectInfo] { try await base.list(prefix: prefix) }
-    func get(_ key: String) async throws -> [UInt8] { try await base.get(key) }
-    func get(_ key: String, range: Range<Int64>) async throws -> [UInt8] {
-        reads.withLock { $0 += 1 }
-        return try await base.get(key, range: range)
-    }
-    func localCopy(_ key: String, scratchDirectory: String) async throws -> (path: String, isTemporary: Bool) {
-        try await base.localCopy(key, scratchDirectory: scratchDirectory)
-    }
-    func put(_ key: String, data: [UInt8], condition: PutCondition) async throws -> String {
-        try await base.put(key, data: data, condition: condition)
-    }
-    func upload(_ key: String, fromFile path: String, condition: PutCondition) async throws -> String {
-        try await base.upload(key, fromFile: path, condition: condition)
-    }
-    func delete(_ key: String, ifMatch: String?) async throws { try await base.delete(key, ifMatch: ifMatch) }
-    func storeTimeMilliseconds() async throws -> Int64 { try await base.storeTimeMilliseconds() }
 }
