@@ -87,6 +87,28 @@ def rows(path):
                 db.execute("SELECT id, key, epoch FROM writes ORDER BY id")]
 
 
+def restore_points(store, folder, rng, count=5):
+    """Restores of the store at up to `count` random earlier transactions
+    (ends of its files; one a deposed holder wrote is refused and another
+    tried): name -> path of the restored file."""
+    listed = subprocess.run([BATON, "ls", store, "--json"], check=True, capture_output=True, text=True, timeout=300)
+    ends = sorted({entry["maxTXID"] for entry in json.loads(listed.stdout)})
+    rng.shuffle(ends)
+    points = {}
+    for txid in ends[:4 * count]:
+        path = folder / f"restored-at-{txid}.db"
+        done = subprocess.run([BATON, "restore", store, "-o", str(path), "--txid", str(txid)], capture_output=True,
+                              text=True, timeout=600)
+        if done.returncode != 0:
+            if "no file in the replica ends at transaction" in done.stderr:
+                continue
+            raise RuntimeError(f"restore at transaction {txid} failed: {done.stderr.strip()}")
+        points[f"restore at transaction {txid}"] = path
+        if len(points) == count:
+            break
+    return points
+
+
 def integrity(path):
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
         return db.execute("PRAGMA integrity_check").fetchone()[0]
@@ -207,14 +229,17 @@ def run_in(network, mounts, minutes, seed, fault_names, folder, ttl_seconds, int
     restored = folder / "restored.db"
     try:
         subprocess.run([BATON, "restore", store, "-o", str(restored)], check=True, capture_output=True, timeout=600)
+        points = restore_points(store, folder, rng)
     finally:
         moto.stop()
     copies = {member.name: rows(member.db) for member in cluster.members}
     copies["restore from the store"] = rows(restored)
     checks = {member.name: integrity(member.db) for member in cluster.members}
     checks["restore from the store"] = integrity(restored)
+    checks.update({name: integrity(path) for name, path in points.items()})
     requests = sorted(history(clients) + reader.writes, key=lambda entry: entry["sent"])
-    verdict = checker.check(requests, copies, checks, recoveries, bound, reader.reads)
+    verdict = checker.check(requests, copies, checks, recoveries, bound, reader.reads,
+                            {name: rows(path) for name, path in points.items()})
     for entry in fault_log:
         if "spurious_fencing" in entry:
             verdict.violations.append(checker.Violation("spurious fencing", entry["spurious_fencing"]))
@@ -245,7 +270,7 @@ def report(verdict, fault_log, recoveries, minutes, seed, ttl, bound, network, s
         f"{f'with its clock {skew:+.0f} s off, on a bridge, each node in a network namespace' if network else 'on loopback'}; "
         f"{len(recoveries)} faults, {len(verdict.epochs)} epochs ({max(0, len(verdict.epochs) - 1)} changes of "
         f"holder), {verdict.acknowledged} acknowledged writes, {verdict.failed} requests not acknowledged, "
-        f"{verdict.reads} reads of acknowledged writes checked; "
+        f"{verdict.reads} reads of acknowledged writes checked, {verdict.points} restores at earlier points; "
         f"violations: {len(verdict.violations)}.",
         "",
         f"| fault | times | whole again after, min / median / max (s; bound {bound} s) | not within bound |",

@@ -30,6 +30,7 @@ class Verdict:
     failed: int = 0
     epochs: list = field(default_factory=list)
     reads: int = 0
+    points: int = 0
 
     @property
     def ok(self):
@@ -101,6 +102,17 @@ def same_rows(copies):
             for name in names[1:] if copies[name] != reference]
 
 
+def point_restores(final, points):
+    """Every restore at an earlier point (`points`: name -> rows) shows a
+    prefix of the final history: exactly the final copy's first rows, in
+    order (the writes are inserts only, so an earlier state is a prefix of
+    a later one on the same line of holders)."""
+    return [Violation("point-in-time restore", f"{name} holds {len(restored)} rows that are not the first "
+                                                f"{len(restored)} of the final copy; first difference at "
+                                                f"{first_difference(final, restored)}")
+            for name, restored in points.items() if restored != final[:len(restored)]]
+
+
 def first_difference(a, b):
     for index, (x, y) in enumerate(zip(a, b)):
         if x != y:
@@ -118,8 +130,10 @@ def stale_reads(reads):
             for read in reads if read.get("status") == 200 and read.get("shows") is False]
 
 
-def check(history, copies, integrity, recoveries, recovery_bound, reads=()):
+def check(history, copies, integrity, recoveries, recovery_bound, reads=(), points=None):
     """All checks. `integrity`: name -> PRAGMA integrity_check's answer;
+    `points`: name -> rows of restores at earlier points (checked against
+    the first copy);
     `recoveries`: [(fault, seconds or None)] from each healed fault until one
     holder and a streaming standby (None: not within the run's wait)."""
     verdict = Verdict()
@@ -131,6 +145,9 @@ def check(history, copies, integrity, recoveries, recovery_bound, reads=()):
     verdict.violations += two_writers_by_order(copies)
     verdict.violations += same_rows(copies)
     verdict.violations += stale_reads(reads)
+    if copies and points:
+        verdict.violations += point_restores(next(iter(copies.values())), points)
+        verdict.points = len(points)
     verdict.reads = sum(1 for read in reads if read.get("status") == 200 and read.get("shows") is not None)
     for name, answer in integrity.items():
         if answer != "ok":

@@ -60,3 +60,13 @@ def test_a_read_that_misses_a_write_acknowledged_before_it_is_stale():
     assert [v.check for v in violations] == ["stale read"] and "level=strong" in violations[0].detail
     verdict = checker.check(CLEAN, {"a": ROWS}, {"a": "ok"}, [], 20, reads=[fresh, refused, stale])
     assert not verdict.ok and verdict.reads == 2
+
+
+def test_a_restore_at_an_earlier_point_must_show_a_prefix_of_the_final_history():
+    assert checker.point_restores(ROWS, {"txid 3": ROWS[:3], "txid 1": ROWS[:1], "empty": []}) == []
+    forked = ROWS[:2] + [(3, "x", 2)]
+    violations = checker.point_restores(ROWS, {"txid 3": forked})
+    assert [v.check for v in violations] == ["point-in-time restore"] and "row 2" in violations[0].detail
+    # Part of the full check, against the first copy.
+    verdict = checker.check(CLEAN, {"a": ROWS}, {"a": "ok"}, [], 20, points={"txid 3": forked})
+    assert [v.check for v in verdict.violations] == ["point-in-time restore"]
