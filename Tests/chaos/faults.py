@@ -261,6 +261,34 @@ def flap(context):
     return f"{role} {member.name}'s link to {target} flapped {flips} times"
 
 
+def store_slow(context):
+    """The store slow for everyone: each node's traffic with it limited to
+    128-1024 kbit/s each way for 5 s to 3 TTLs (the lease may be lost if a
+    renewal waits behind uploads too long; nothing acknowledged may be)."""
+    kbit = context.rng.choice([128, 256, 512, 1024])
+    seconds = context.rng.uniform(5, 3 * context.ttl)
+    try:
+        for member in context.cluster.members:
+            context.network.slow(member.name, kbit)
+        time.sleep(seconds)
+    finally:
+        context.network.heal()
+    return f"store slowed to {kbit} kbit/s each way for every node for {seconds:.1f} s"
+
+
+def store_failing(context):
+    """The store fails every request of every node (connections reset at
+    once, not dropped) for 1 s to 2 TTLs + 2 s."""
+    seconds = partition_seconds(context)
+    try:
+        for member in context.cluster.members:
+            context.network.refuse(member.name)
+        time.sleep(seconds)
+    finally:
+        context.network.heal()
+    return f"store refused every node's connections for {seconds:.1f} s"
+
+
 def handoff(context, member):
     """Asks `member` (the holder) to hand the baton over; (status, answer)."""
     token = context.cluster.token
@@ -390,6 +418,8 @@ NETWORK_FAULTS = {
     "isolate-holder": isolate_holder,
     "partition-one-way": partition_one_way,
     "flap": flap,
+    "store-slow": store_slow,
+    "store-failing": store_failing,
 }
 
 FAULTS = {

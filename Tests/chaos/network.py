@@ -5,7 +5,10 @@ partition is an nftables drop rule inside a node's namespace: packets are
 dropped, not refused, so a cut-off node sees what it would on a real
 network (requests that hang until their timeouts).
 
-Needs root (or CAP_NET_ADMIN), iproute2 and nftables. Every name carries a
+A slow store is an htb rate limit (tc) on both ends of a node's veth for
+the store's traffic; a failing one an nftables reset rule.
+
+Needs root (or CAP_NET_ADMIN), iproute2 (ip, tc) and nftables. Every name carries a
 short run id, so two runs on one machine do not collide; `close()` removes
 what `open()` made.
 """
@@ -32,7 +35,7 @@ def available():
     """None when an isolated run can be made here, else why not."""
     if os.geteuid() != 0:
         return "an isolated run needs root (network namespaces, nftables, tmpfs mounts)"
-    for tool in ("ip", "nft"):
+    for tool in ("ip", "nft", "tc"):
         if subprocess.run(["which", tool], capture_output=True).returncode != 0:
             return f"an isolated run needs `{tool}` (apt-get install iproute2 nftables)"
     if libfaketime() is None:
@@ -51,6 +54,7 @@ class Network:
         self.addresses = {name: f"{SUBNET}.{self.id}.{index + 2}" for index, name in enumerate(self.names)}
         self.store_port = None
         self.cuts = {name: set() for name in self.names}
+        self.slowed = set()
 
     def namespace(self, name):
         return f"baton-chaos{self.id}-{name}"
@@ -123,9 +127,37 @@ class Network:
                 self._nft(name, f"add rule inet chaos {chain} {match} drop\n")
                 self.cuts[name].add((chain, match))
 
+    def refuse(self, name):
+        """Node `name`'s connections to the store are reset at once (a store
+        that fails every request, as opposed to one that cannot be reached)."""
+        match = f"ip daddr {self.gateway} tcp dport {self.store_port}"
+        if ("output", match + " reject") not in self.cuts[name]:
+            self._nft(name, f"add rule inet chaos output {match} reject with tcp reset\n")
+            self.cuts[name].add(("output", match + " reject"))
+
+    def slow(self, name, kbit):
+        """Traffic between node `name` and the store limited to `kbit` kbit/s
+        each way (an htb class with a u32 filter on both ends of its veth)."""
+        index = self.names.index(name)
+        ends = [(self.prefix(name), "eth0", f"match ip dst {self.gateway}/32 match ip dport {self.store_port} 0xffff"),
+                ([], f"bc{self.id}v{index}", f"match ip src {self.gateway}/32 match ip sport {self.store_port} 0xffff")]
+        for prefix, device, match in ends:
+            sh(*prefix, "tc", "qdisc", "replace", "dev", device, "root", "handle", "1:", "htb", "default", "10")
+            sh(*prefix, "tc", "class", "replace", "dev", device, "parent", "1:", "classid", "1:10", "htb", "rate",
+               "10gbit")
+            sh(*prefix, "tc", "class", "replace", "dev", device, "parent", "1:", "classid", "1:30", "htb", "rate",
+               f"{kbit}kbit", "ceil", f"{kbit}kbit")
+            sh(*prefix, "tc", "filter", "replace", "dev", device, "parent", "1:", "protocol", "ip", "prio", "1",
+               "u32", *match.split(), "flowid", "1:30")
+        self.slowed.add(name)
+
     def heal(self, name=None):
-        """Removes every drop rule of `name` (default: of every node)."""
+        """Removes every drop, reset and rate rule of `name` (default: of every node)."""
         for each in ([name] if name else self.names):
             if self.cuts[each]:
                 self._nft(each, "flush chain inet chaos input\nflush chain inet chaos output\n")
                 self.cuts[each].clear()
+            if each in self.slowed:
+                sh(*self.prefix(each), "tc", "qdisc", "del", "dev", "eth0", "root", check=False)
+                sh("tc", "qdisc", "del", "dev", f"bc{self.id}v{self.names.index(each)}", "root", check=False)
+                self.slowed.discard(each)
