@@ -18,7 +18,7 @@ extension Replicator {
             return attached
         }
 
-        guard let latest = files.max(by: { ($0.maxTXID, -$0.level) < ($1.maxTXID, -$1.level) }) else {
+        guard var latest = files.max(by: { ($0.maxTXID, -$0.level) < ($1.maxTXID, -$1.level) }) else {
             log("\(store.displayURL) is empty; writing the first snapshot")
             try await BlockingWork.runExclusive {
                 try self.writeSnapshot(
@@ -27,7 +27,7 @@ extension Replicator {
             try await upload()
             return
         }
-        let latestHeader = try await ReplicaCatalog.header(of: latest, in: store)
+        var latestHeader = try await ReplicaCatalog.header(of: latest, in: store)
         guard latestHeader.pageSize == pageSize else {
             throw BatonError(
                 .unsupportedDatabase,
@@ -38,7 +38,21 @@ extension Replicator {
         if let snapshot = files.filter({ $0.level == LTXFileInfo.snapshotLevel }).max(by: { $0.maxTXID < $1.maxTXID }) {
             lastSnapshotMilliseconds = try await ReplicaCatalog.header(of: snapshot, in: store).timestampMilliseconds
         }
-        let trailer = try await ReplicaCatalog.trailer(of: latest, in: store)
+        var trailer = try await ReplicaCatalog.trailer(of: latest, in: store)
+        if let recent = copyTail, !latestHeader.hasNoChecksum {
+            copyTail = nil
+            let (storeTXID, storeChecksum) = (latest.maxTXID, trailer.postApplyChecksum)
+            if let sealed = try await BlockingWork.runExclusive({
+                try self.sealCopyTail(
+                    recent, storeTXID: storeTXID, storeChecksum: storeChecksum, walHeader: walHeader)
+            }) {
+                log(
+                    "the store ends at transaction \(storeTXID); sealed this copy's transactions \(sealed.info.minTXID)-\(sealed.info.maxTXID) as one file instead of a snapshot"
+                )
+                try await upload()
+                (latest, latestHeader, trailer) = (sealed.info, sealed.header, sealed.trailer)
+            }
+        }
 
         let resumed = try await BlockingWork.runExclusive {
             try self.resume(latest: latest, header: latestHeader, trailer: trailer, wal: (walHeader, transactions))

@@ -36,6 +36,10 @@ public final class Replicator {
     public let shipper: ReplicaShipper
     /// What happened on the capture side so far.
     var ownStats = ReplicatorStats()
+    /// Set before `start` by a promoted standby: the transactions it applied
+    /// lately, so that the ones the store lacks are sealed as one file
+    /// instead of a snapshot (see `Replicator+CopyTail`).
+    public var copyTail: RecentTransactions?
 
     /// What has happened so far.
     public var stats: ReplicatorStats {

@@ -28,6 +28,9 @@ public final class StandbyDatabase {
     public var checksum: UInt64? { state?.checksum }
     /// The epoch that wrote the last applied transaction.
     public var epoch: UInt64 { state?.epoch ?? 0 }
+    /// The transactions this process applied lately, with the pages each
+    /// wrote (a promotion seals those the store lacks from it).
+    public private(set) var recent = RecentTransactions()
 
     var statePath: String { directory + "/applied.json" }
     var redoPath: String { directory + "/redo.batch" }
@@ -97,6 +100,7 @@ public final class StandbyDatabase {
         }
         file = opened
         table = scanned
+        recent.reset()
         try record(StandbyState(txid: txid, checksum: scanned.databaseChecksum, pageSize: pageSize, epoch: epoch))
         return scanned.databaseChecksum
     }
@@ -105,6 +109,7 @@ public final class StandbyDatabase {
     public func forget() {
         file = nil
         state = nil
+        recent.reset()
         try? FileSystem.remove(statePath)
         try? FileSystem.remove(redoPath)
     }
@@ -165,6 +170,14 @@ public final class StandbyDatabase {
                 txid: last.header.maxTXID, checksum: running.databaseChecksum, pageSize: current.pageSize,
                 epoch: last.header.nodeID))
         try FileSystem.remove(redoPath)
+        for transaction in decoded {
+            recent.record(
+                .init(
+                    minTXID: transaction.header.minTXID, maxTXID: transaction.header.maxTXID,
+                    pages: transaction.pages.map(\.0), preApplyChecksum: transaction.header.preApplyChecksum,
+                    postApplyChecksum: transaction.trailer.postApplyChecksum,
+                    timestampMilliseconds: transaction.header.timestampMilliseconds))
+        }
     }
 
     private func record(_ new: StandbyState) throws {

@@ -10,6 +10,8 @@ extension NodeDriver {
         var copyChecksum: UInt64?
         var copyEpoch: UInt64 = 0
         var storeFiles: [LTXFileInfo] = []
+        /// The transactions the copy applied lately (sealed if the store lacks them).
+        var recent: RecentTransactions?
     }
 
     /// Performs one step the promotion machine asked for and reports its
@@ -24,7 +26,8 @@ extension NodeDriver {
             for database in node.databases {
                 let copy = standbys[database.name]
                 promotionFacts[database.name] = PromotionFacts(
-                    copyTXID: copy?.txid, copyChecksum: copy?.checksum, copyEpoch: copy?.epoch ?? 0)
+                    copyTXID: copy?.txid, copyChecksum: copy?.checksum, copyEpoch: copy?.epoch ?? 0,
+                    recent: copy?.recent)
                 copy?.close()
             }
             return machine.promotion(.followingStopped)
@@ -151,8 +154,11 @@ extension NodeDriver {
         options.stateDirectory = database.stateDirectory
         do {
             try LocalDatabase.createIfMissing(database.path)
-            replicators[database.name] = try Replicator(
+            let replicator = try Replicator(
                 databasePath: database.path, store: database.store, options: options, log: logger(for: database))
+            // A kept copy may be ahead of the store: what it applied lately saves a snapshot.
+            if afterTXID > 0 { replicator.copyTail = promotionFacts[database.name]?.recent }
+            replicators[database.name] = replicator
         } catch let error as BatonError where !error.message.contains(database.path) {
             throw BatonError(error.code, "\(database.path): \(error.message)")
         }

@@ -1,0 +1,99 @@
+import BatonCore
+import BatonReplication
+import BatonSQLite
+import BatonStore
+import BatonSystem
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A promoted standby whose copy is ahead of the store seals the missing
+/// transactions as one file, but only when its record proves the copy
+/// continues the store's newest state; otherwise it writes a snapshot as before.
+@Suite struct CopyTailTests {
+    let directory = "/tmp/baton-copy-tail-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+
+    /// A replica at some state, then the database moved on without it (as a
+    /// standby's copy does ahead of a lagging store): returns the store, the
+    /// store's newest TXID and checksum, and the copy's checksum and page count.
+    func copyAheadOfTheStore() async throws -> (FileStore, UInt64, UInt64, UInt64, UInt32) {
+        try FileSystem.makeDirectories(directory)
+        let path = directory + "/app.db"
+        let app = try SQLiteConnection(path: path, create: true)
+        try app.execute("PRAGMA journal_mode=WAL; CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)")
+        let store = FileStore(root: directory + "/replica")
+        var options = ReplicatorOptions()
+        options.batchWindowMilliseconds = 0
+        let replicator = try Replicator(databasePath: path, store: store, options: options)
+        try await replicator.start()
+        for round in 1...3 {
+            try app.execute("INSERT INTO t(v) VALUES ('stored \(round)')")
+            try await replicator.step()
+        }
+        try await replicator.finish()
+        replicator.close()
+        for round in 1...20 {
+            try app.execute("INSERT INTO t(v) VALUES ('\(String(repeating: "x", count: 500)) \(round)')")
+        }
+        _ = try app.checkpoint(.truncate)
+        let pageCount = try app.rows("PRAGMA page_count").first?.first ?? nil
+        let pages = try #require(pageCount.flatMap { UInt32($0) })
+        app.close()
+        let files = try await ReplicaCatalog.files(in: store, headers: false)
+        let latest = try #require(files.max { $0.maxTXID < $1.maxTXID })
+        let trailer = try await ReplicaCatalog.trailer(of: latest, in: store)
+        let file = try LocalFile(path, .read)
+        return (store, latest.maxTXID, trailer.postApplyChecksum, try DatabaseFileChecksum.compute(file), pages)
+    }
+
+    func promote(_ store: FileStore, tail: RecentTransactions) async throws -> ReplicatorStats {
+        var options = ReplicatorOptions()
+        options.epoch = 2
+        options.enableWAL = true
+        let replicator = try Replicator(databasePath: directory + "/app.db", store: store, options: options)
+        replicator.copyTail = tail
+        try await replicator.start()
+        try await replicator.finish()
+        defer { replicator.close() }
+        return replicator.stats
+    }
+
+    @Test func aCopyThatContinuesTheStoreIsSealedAsOneFile() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (store, storeTXID, storeChecksum, copyChecksum, pages) = try await copyAheadOfTheStore()
+        var recent = RecentTransactions()
+        // Twenty transactions as the stream brought them (any superset of the pages written will do).
+        recent.record(
+            .init(
+                minTXID: storeTXID + 1, maxTXID: storeTXID + 20, pages: Array(1...pages),
+                preApplyChecksum: storeChecksum, postApplyChecksum: copyChecksum, timestampMilliseconds: 1))
+        let stats = try await promote(store, tail: recent)
+        #expect(stats.snapshotsWritten == 0)
+        let files = try await ReplicaCatalog.files(in: store, headers: true)
+        let sealed = try #require(files.first { $0.minTXID == storeTXID + 1 })
+        #expect(sealed.level == 0 && sealed.maxTXID == storeTXID + 20 && sealed.epoch == 2)
+        let restored = try await Restorer(store: store).restore(
+            to: directory + "/restored.db", target: .latest, integrity: .full, force: false)
+        #expect(restored.txid == storeTXID + 20 && restored.checksum == copyChecksum)
+    }
+
+    @Test(arguments: [true, false])
+    func aRecordThatDoesNotProveTheCopyFallsBackToASnapshot(wrongEnd: Bool) async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (store, storeTXID, storeChecksum, copyChecksum, pages) = try await copyAheadOfTheStore()
+        var recent = RecentTransactions()
+        // The record ends elsewhere than the copy, or starts elsewhere than the store's newest state.
+        recent.record(
+            .init(
+                minTXID: storeTXID + 1, maxTXID: storeTXID + 20, pages: Array(1...pages),
+                preApplyChecksum: wrongEnd ? storeChecksum : storeChecksum ^ 1,
+                postApplyChecksum: wrongEnd ? copyChecksum ^ 1 : copyChecksum, timestampMilliseconds: 1))
+        let stats = try await promote(store, tail: recent)
+        #expect(stats.snapshotsWritten == 1)
+        let files = try await ReplicaCatalog.files(in: store, headers: false)
+        #expect(!files.contains { $0.minTXID == storeTXID + 1 && $0.maxTXID == storeTXID + 20 })
+    }
+}
