@@ -154,34 +154,48 @@ extension NodeDriver {
                 let worker = node.workers.shippers[database.name]
             else { continue }
             let log = logger(for: database)
+            let store = database.store
             await worker.begin {
-                var failing = false
-                while !Task.isCancelled {
-                    let seen = node.shipperWake.version
-                    // A holder that cannot prove its lease writes nothing more to the store.
-                    if node.lease.mayWrite {
-                        do {
-                            try await shipper.ship()
-                            if failing { log("the store accepts uploads again") }
-                            failing = false
-                        } catch {
-                            // Cancelled: the holder is stepping down (its worker ends), not a store failure.
-                            if Task.isCancelled { break }
-                            if !failing { log("store: \(error); retrying") }
-                            failing = true
-                        }
-                        let stored = shipper.storedTXID
-                        let advanced = database.state.withLock { state -> Bool in
-                            defer { state.storedTXID = max(state.storedTXID, stored) }
-                            return stored > state.storedTXID
-                        }
-                        if advanced { node.progress.signal() }
-                    }
-                    // Woken when files are sealed or a write waits for the store; the timeout retries a
-                    // failing store and lets compaction that fell due run when nothing new is sealed.
-                    await node.shipperWake.wait(from: seen, timeoutMilliseconds: failing ? 500 : 1000)
+                await withDiscardingTaskGroup { group in
+                    // The headers of the files the previous holder wrote since this node last read them (a
+                    // rebuild after a crash here would otherwise read them all, one request each), beside the uploads.
+                    group.addTask { _ = try? await ReplicaCatalog.files(in: store, headers: true, width: 4) }
+                    await Self.ship(database, shipper, node: node, log: log)
+                    group.cancelAll()
                 }
             }
+        }
+    }
+
+    /// Uploads what is sealed whenever woken, until cancelled, and publishes what the store confirmed.
+    private static func ship(
+        _ database: NodeDatabase, _ shipper: ReplicaShipper, node: Node, log: @escaping @Sendable (String) -> Void
+    ) async {
+        var failing = false
+        while !Task.isCancelled {
+            let seen = node.shipperWake.version
+            // A holder that cannot prove its lease writes nothing more to the store.
+            if node.lease.mayWrite {
+                do {
+                    try await shipper.ship()
+                    if failing { log("the store accepts uploads again") }
+                    failing = false
+                } catch {
+                    // Cancelled: the holder is stepping down (its worker ends), not a store failure.
+                    if Task.isCancelled { break }
+                    if !failing { log("store: \(error); retrying") }
+                    failing = true
+                }
+                let stored = shipper.storedTXID
+                let advanced = database.state.withLock { state -> Bool in
+                    defer { state.storedTXID = max(state.storedTXID, stored) }
+                    return stored > state.storedTXID
+                }
+                if advanced { node.progress.signal() }
+            }
+            // Woken when files are sealed or a write waits for the store; the timeout retries a
+            // failing store and lets compaction that fell due run when nothing new is sealed.
+            await node.shipperWake.wait(from: seen, timeoutMilliseconds: failing ? 500 : 1000)
         }
     }
 

@@ -23,7 +23,7 @@ struct StandbyFollower: Sendable {
 
     /// How long after it starts, and then how often, a follower reads the
     /// headers of the store's new files (see `keepHeadersRead`).
-    static let headerReadingMilliseconds: (first: Int64, every: Int64) = (10_000, 30_000)
+    static let headerReadingMilliseconds: (first: Int64, every: Int64) = (5_000, 10_000)
 
     func run() async {
         await withDiscardingTaskGroup { group in
