@@ -7,8 +7,10 @@ extension Replicator {
     /// either resumes the replica from the WAL position its newest file
     /// records, or, when that cannot be proven continuous, writes a new
     /// snapshot under the next transaction ID. Never reuses a transaction ID.
+    /// Uploads only: compaction and retention wait for the first `step` or
+    /// shipping round (a promotion must not wait for a compaction's downloads).
     public func start() async throws {
-        try await upload()
+        _ = try await shipper.sendPending()
         let files = try await ReplicaCatalog.files(in: store, headers: false)
         let (walHeader, transactions) = try await BlockingWork.runExclusive {
             let attached = try self.follower.attach()
@@ -24,7 +26,7 @@ extension Replicator {
                 try self.writeSnapshot(
                     txid: self.options.startAfterTXID + 1, header: walHeader, position: self.follower.position)
             }
-            try await upload()
+            _ = try await shipper.sendPending()
             return
         }
         var latestHeader = try await ReplicaCatalog.header(of: latest, in: store)
@@ -49,7 +51,7 @@ extension Replicator {
                 log(
                     "the store ends at transaction \(storeTXID); sealed this copy's transactions \(sealed.info.minTXID)-\(sealed.info.maxTXID) as one file instead of a snapshot"
                 )
-                try await upload()
+                _ = try await shipper.sendPending()
                 (latest, latestHeader, trailer) = (sealed.info, sealed.header, sealed.trailer)
             }
         }
@@ -61,7 +63,7 @@ extension Replicator {
         case .resumed:
             return
         case .caughtUp:
-            try await upload()
+            _ = try await shipper.sendPending()
             return
         case .cannotResume(let reason):
             let txid = max(ownStats.txid, options.startAfterTXID) + 1
@@ -71,7 +73,7 @@ extension Replicator {
             try await BlockingWork.runExclusive {
                 try self.writeSnapshot(txid: txid, header: walHeader, position: self.follower.position)
             }
-            try await upload()
+            _ = try await shipper.sendPending()
         }
     }
 

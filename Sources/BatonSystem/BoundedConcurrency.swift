@@ -19,6 +19,8 @@ public enum BoundedConcurrency {
             }
             while let (index, result) = try await group.next() {
                 results[index] = result
+                // A cancelled caller (a node stepping down) starts no more requests.
+                try Task.checkCancellation()
                 if next < items.count {
                     let index = next
                     group.addTask { (index, try await transform(items[index])) }

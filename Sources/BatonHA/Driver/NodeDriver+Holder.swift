@@ -92,22 +92,25 @@ extension NodeDriver {
         // and answers that write: done here, at once (a thread hop would add to every answer).
         serveCaptures(ticket: ticket)
         // The steps seal, fsync and checkpoint: on a blocking-work thread.
-        let sealed =
+        let (sealed, outcomes): (Bool, [(NodeDatabase, String?)]) =
             due.isEmpty
-            ? false
+            ? (false, [])
             : (try? await BlockingWork.runExclusive {
                 var sealed = false
+                var outcomes: [(NodeDatabase, String?)] = []
                 for (database, replicator) in due {
                     let before = replicator.sealedTXID
                     do {
                         try replicator.stepLocally(flushAll: flush)
+                        outcomes.append((database, nil))
                     } catch {
-                        self.log(database, "replication: \(error)")
+                        outcomes.append((database, "\(error)"))
                     }
                     sealed = sealed || replicator.sealedTXID != before
                 }
-                return sealed
-            }) ?? false
+                return (sealed, outcomes)
+            }) ?? (false, [])
+        for (database, failure) in outcomes { reportReplication(database, failure: failure) }
         // The shippers upload what was just sealed (they wait for this, not on a timer).
         if flush || sealed { node.shipperWake.signal() }
         if let app = node.app, !app.isRunning, node.lease.mayWrite,
@@ -124,6 +127,18 @@ extension NodeDriver {
         }
     }
 
+    /// Logs a capture or seal failure of `database` (nil: it worked) without
+    /// repeating an unchanged one more than once per 10 s, and its end once.
+    func reportReplication(_ database: NodeDatabase, failure: String?) {
+        var filter = replicationErrors[database.name] ?? RepeatingErrorFilter()
+        defer { replicationErrors[database.name] = filter }
+        if let failure {
+            if let line = filter.failed(failure, now: clock.now()) { log(database, "replication: \(line)") }
+        } else if filter.succeeded() {
+            log(database, "replication works again")
+        }
+    }
+
     /// Reads every database's WAL to its end for the writes waiting to
     /// learn their TXIDs (`Node.captureNow`); also called while a hand-over
     /// drains them.
@@ -136,7 +151,7 @@ extension NodeDriver {
                 try replicators[database.name]?.capture()
             } catch {
                 // Waiters are not told TXIDs that may miss their commit; they time out instead.
-                log(database, "replication: \(error)")
+                reportReplication(database, failure: "\(error)")
                 return
             }
         }

@@ -34,6 +34,8 @@ final class NodeDriver {
     var shutdownRequested = false
     /// A write waits for the store: the next holder round seals and uploads at once.
     var flushRequested = false
+    /// Per database: which capture and seal errors reach the log (a full disk fails every round).
+    var replicationErrors: [String: RepeatingErrorFilter] = [:]
     /// Commands drained from the inbox that ask for an action, served one per round.
     var pendingCommands: [NodeInbox.Command] = []
     /// What the driver publishes: its machine's role plus what it learned (`publish`).
