@@ -428,3 +428,38 @@ def test_only_a_streaming_holder_answers_where_a_checksum_is(tmp_path):
         assert status == 404 and int(headers["X-Baton-Epoch-Start"]) >= 1
     finally:
         cluster.stop()
+
+
+def test_a_promotion_keeps_an_earlier_term_s_unconfirmed_files_aside_instead_of_uploading_them(tmp_path):
+    # Found by the chaos suite: a node killed while holder kept sealed files it never uploaded; much later,
+    # promoted again, it uploaded them first, met a newer epoch's file under the same name, refused, and
+    # could not become holder; the crashed old holder then took over from the store without what this node
+    # had confirmed. A promotion now moves such files aside (the copy holds what they hold).
+    cluster = Cluster(tmp_path, f"file://{tmp_path}/replica", ttl="3s")
+    cluster.start()
+    try:
+        holder = cluster.holder()
+        standby = cluster["b" if holder.name == "a" else "a"]
+        cluster.wait_streaming(standby)
+        for i in range(20):
+            assert http("POST", f"{holder.proxy}/write?key=k{i}", body=b"")[0] == 200
+        cluster.wait_caught_up(standby, holder)
+        # An earlier term's leftover under the name of a file the store holds, with other contents.
+        segments = tmp_path / "replica" / "ltx" / "0"
+        wait_for(lambda: segments.is_dir() and any(segments.iterdir()), 30, "a segment in the store")
+        stored = sorted(segments.iterdir())[-1]
+        original = stored.read_bytes()
+        pending = standby.db.parent / (standby.db.name + "-baton") / "pending"
+        pending.mkdir(parents=True, exist_ok=True)
+        (pending / f"0_{stored.name}").write_bytes(b"an earlier term's file" + original[22:])
+
+        result = baton("handoff", "--node", holder.api, "--to", standby.name, timeout=60)
+        assert f"to {standby.name}" in result.stdout
+        assert cluster.holder(among=[standby], timeout=20) is standby
+        wait_for(lambda: http("POST", f"{standby.proxy}/write?key=after", body=b"")[0] == 200, 20, "a write")
+        assert "sealed files of an earlier term the store never confirmed are kept in" in standby.log_text()
+        aside = list((standby.db.parent / (standby.db.name + "-baton")).glob("unconfirmed-before-epoch-*"))
+        assert len(aside) == 1 and (aside[0] / f"0_{stored.name}").exists()
+        assert stored.read_bytes() == original
+    finally:
+        cluster.stop()

@@ -153,6 +153,7 @@ extension NodeDriver {
         options.batchWindowMilliseconds = Int(config.storeBatchWindowMilliseconds)
         options.stateDirectory = database.stateDirectory
         do {
+            try setAsideEarlierTerms(database)
             try LocalDatabase.createIfMissing(database.path)
             let replicator = try Replicator(
                 databasePath: database.path, store: database.store, options: options, log: logger(for: database))
@@ -162,6 +163,22 @@ extension NodeDriver {
         } catch let error as BatonError where !error.message.contains(database.path) {
             throw BatonError(error.code, "\(database.path): \(error.message)")
         }
+    }
+
+    /// Sealed files an earlier term left unconfirmed (a holder killed before
+    /// it uploaded them, or whose start failed) are moved aside, never
+    /// uploaded by this term: they may show a history the store has since
+    /// replaced, and whatever they hold that this node kept is in its copy.
+    private func setAsideEarlierTerms(_ database: NodeDatabase) throws {
+        let pending = database.stateDirectory + "/pending"
+        let sealed = try FileSystem.list(pending).filter { $0.hasSuffix(".ltx") && !$0.hasPrefix(".") }
+        guard !sealed.isEmpty else { return }
+        let aside = "\(database.stateDirectory)/unconfirmed-before-epoch-\(machine.epoch)-\(clock.now())"
+        try FileSystem.rename(pending, to: aside)
+        log(
+            database,
+            "\(sealed.count) sealed files of an earlier term the store never confirmed are kept in \(aside), not uploaded"
+        )
     }
 
     /// Starts replicating `database` (opened by `openReplicator`) and streaming it to standbys.
