@@ -271,6 +271,9 @@ def store_slow(context):
         for member in context.cluster.members:
             context.network.slow(member.name, kbit)
         time.sleep(seconds)
+    except subprocess.CalledProcessError as error:
+        # A kernel without htb or u32 (tc's qdisc and filter): say so rather than end the run.
+        return f"store-slow NOT injected: {' '.join(error.cmd[-8:])}: {(error.stderr or '').strip()[:200]}"
     finally:
         context.network.heal()
     return f"store slowed to {kbit} kbit/s each way for every node for {seconds:.1f} s"
