@@ -33,29 +33,6 @@ public struct RecentTransactions: Sendable, Equatable {
         }
     }
 
-    /// The transactions after `after` merged: the pages any of them wrote
-    /// (sorted), the checksum before the first and after the last.
-    public struct Tail: Sendable, Equatable {
-        public var after: UInt64
-        public var upTo: UInt64
-        public var pages: [UInt32]
-        public var preApplyChecksum: UInt64
-        public var postApplyChecksum: UInt64
-        public var timestampMilliseconds: Int64
-
-        public init(
-            after: UInt64, upTo: UInt64, pages: [UInt32], preApplyChecksum: UInt64, postApplyChecksum: UInt64,
-            timestampMilliseconds: Int64
-        ) {
-            self.after = after
-            self.upTo = upTo
-            self.pages = pages
-            self.preApplyChecksum = preApplyChecksum
-            self.postApplyChecksum = postApplyChecksum
-            self.timestampMilliseconds = timestampMilliseconds
-        }
-    }
-
     /// The most page numbers kept across entries.
     public let maxPages: Int
     private var entries: [Entry] = []
@@ -96,17 +73,19 @@ public struct RecentTransactions: Sendable, Equatable {
         pageCount = 0
     }
 
-    /// The transactions after `after`, merged; nil when nothing is recorded
-    /// after it or the record does not reach back to `after + 1` exactly.
-    public func tail(after: UInt64) -> Tail? {
+    /// The transactions after `after` merged into one entry (the pages any
+    /// of them wrote, sorted; the checksum before the first and after the
+    /// last); nil when nothing is recorded after it or the record does not
+    /// reach back to `after + 1` exactly.
+    public func tail(after: UInt64) -> Entry? {
         let recent = kept
         guard let start = recent.firstIndex(where: { $0.minTXID == after + 1 }), let last = recent.last,
             last.maxTXID > after
         else { return nil }
         var pages = Set<UInt32>()
         for entry in recent[start...] { pages.formUnion(entry.pages) }
-        return Tail(
-            after: after, upTo: last.maxTXID, pages: pages.sorted(),
+        return Entry(
+            minTXID: after + 1, maxTXID: last.maxTXID, pages: pages.sorted(),
             preApplyChecksum: recent[start].preApplyChecksum, postApplyChecksum: last.postApplyChecksum,
             timestampMilliseconds: last.timestampMilliseconds)
     }

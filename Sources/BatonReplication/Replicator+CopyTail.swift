@@ -11,7 +11,7 @@ extension Replicator {
     /// the end of `recent`.
     func sealCopyTail(
         _ recent: RecentTransactions, storeTXID: UInt64, storeChecksum: UInt64, walHeader: WALHeader?
-    ) throws -> (info: LTXFileInfo, header: LTXHeader, trailer: LTXTrailer)? {
+    ) throws -> LTXFileInfo? {
         guard options.databaseChecksums, let tail = recent.tail(after: storeTXID),
             tail.preApplyChecksum == storeChecksum
         else { return nil }
@@ -29,7 +29,7 @@ extension Replicator {
             database: try openDatabaseFile(), pageSize: pageSize, header: walHeader, upTo: follower.position)
         let lock = DatabaseChecksum.lockPageNumber(pageSize: pageSize)
         var header = LTXHeader(
-            pageSize: pageSize, commitPageCount: geometry.pageCount, minTXID: tail.after + 1, maxTXID: tail.upTo,
+            pageSize: pageSize, commitPageCount: geometry.pageCount, minTXID: tail.minTXID, maxTXID: tail.maxTXID,
             timestampMilliseconds: tail.timestampMilliseconds)
         header.preApplyChecksum = tail.preApplyChecksum
         header.nodeID = options.epoch
@@ -42,8 +42,8 @@ extension Replicator {
                 }
             }, postApply: { tail.postApplyChecksum })
         table = state
-        ownStats.txid = tail.upTo
+        ownStats.txid = tail.maxTXID
         ownStats.segmentsSealed += 1
-        return (info, header, LTXTrailer(postApplyChecksum: tail.postApplyChecksum, fileChecksum: 0))
+        return info
     }
 }

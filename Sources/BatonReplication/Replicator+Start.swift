@@ -20,7 +20,7 @@ extension Replicator {
             return attached
         }
 
-        guard var latest = files.max(by: { ($0.maxTXID, -$0.level) < ($1.maxTXID, -$1.level) }) else {
+        guard let latest = files.max(by: { ($0.maxTXID, -$0.level) < ($1.maxTXID, -$1.level) }) else {
             log("\(store.displayURL) is empty; writing the first snapshot")
             try await BlockingWork.runExclusive {
                 try self.writeSnapshot(
@@ -29,7 +29,7 @@ extension Replicator {
             _ = try await shipper.sendPending()
             return
         }
-        var latestHeader = try await ReplicaCatalog.header(of: latest, in: store)
+        let latestHeader = try await ReplicaCatalog.header(of: latest, in: store)
         guard latestHeader.pageSize == pageSize else {
             throw BatonError(
                 .unsupportedDatabase,
@@ -40,7 +40,7 @@ extension Replicator {
         if let snapshot = files.filter({ $0.level == LTXFileInfo.snapshotLevel }).max(by: { $0.maxTXID < $1.maxTXID }) {
             lastSnapshotMilliseconds = try await ReplicaCatalog.header(of: snapshot, in: store).timestampMilliseconds
         }
-        var trailer = try await ReplicaCatalog.trailer(of: latest, in: store)
+        let trailer = try await ReplicaCatalog.trailer(of: latest, in: store)
         if let recent = copyTail, !latestHeader.hasNoChecksum {
             copyTail = nil
             let (storeTXID, storeChecksum) = (latest.maxTXID, trailer.postApplyChecksum)
@@ -49,10 +49,12 @@ extension Replicator {
                     recent, storeTXID: storeTXID, storeChecksum: storeChecksum, walHeader: walHeader)
             }) {
                 log(
-                    "the store ends at transaction \(storeTXID); sealed this copy's transactions \(sealed.info.minTXID)-\(sealed.info.maxTXID) as one file instead of a snapshot"
+                    "the store ends at transaction \(storeTXID); sealed this copy's transactions \(sealed.minTXID)-\(sealed.maxTXID) as one file instead of a snapshot"
                 )
+                // The seal proved the whole state (WAL included) and the follower is at the WAL's end:
+                // this is a resumed replica, with no need to read the database again.
                 _ = try await shipper.sendPending()
-                (latest, latestHeader, trailer) = (sealed.info, sealed.header, sealed.trailer)
+                return
             }
         }
 

@@ -18,7 +18,7 @@ import Testing
         #expect(
             recent.tail(after: 5)
                 == .init(
-                    after: 5, upTo: 8, pages: [2, 3, 7, 9], preApplyChecksum: 50, postApplyChecksum: 80,
+                    minTXID: 6, maxTXID: 8, pages: [2, 3, 7, 9], preApplyChecksum: 50, postApplyChecksum: 80,
                     timestampMilliseconds: 8))
         #expect(recent.tail(after: 4)?.pages == [1, 2, 3, 7, 9])
         // Nothing after the newest, and nothing from before the record starts.
@@ -45,7 +45,7 @@ import Testing
         for txid in UInt64(1)...3000 { recent.record(entry(txid, pages: [1, 2, 3])) }
         #expect(recent.kept.count == 3)
         #expect(recent.kept.first?.minTXID == 2998)
-        #expect(recent.tail(after: 2997)?.upTo == 3000)
+        #expect(recent.tail(after: 2997)?.maxTXID == 3000)
         #expect(recent.tail(after: 2996) == nil)
         recent.reset()
         #expect(recent.kept.isEmpty && recent.tail(after: 2999) == nil)

@@ -49,6 +49,16 @@ import Testing
         return (store, latest.maxTXID, trailer.postApplyChecksum, try DatabaseFileChecksum.compute(file), pages)
     }
 
+    /// A record of twenty transactions after `storeTXID` (any superset of the pages written will do).
+    func record(after storeTXID: UInt64, pages: UInt32, pre: UInt64, post: UInt64) -> RecentTransactions {
+        var recent = RecentTransactions()
+        recent.record(
+            .init(
+                minTXID: storeTXID + 1, maxTXID: storeTXID + 20, pages: Array(1...pages), preApplyChecksum: pre,
+                postApplyChecksum: post, timestampMilliseconds: 1))
+        return recent
+    }
+
     func promote(_ store: FileStore, tail: RecentTransactions) async throws -> ReplicatorStats {
         var options = ReplicatorOptions()
         options.epoch = 2
@@ -64,12 +74,7 @@ import Testing
     @Test func aCopyThatContinuesTheStoreIsSealedAsOneFile() async throws {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let (store, storeTXID, storeChecksum, copyChecksum, pages) = try await copyAheadOfTheStore()
-        var recent = RecentTransactions()
-        // Twenty transactions as the stream brought them (any superset of the pages written will do).
-        recent.record(
-            .init(
-                minTXID: storeTXID + 1, maxTXID: storeTXID + 20, pages: Array(1...pages),
-                preApplyChecksum: storeChecksum, postApplyChecksum: copyChecksum, timestampMilliseconds: 1))
+        let recent = record(after: storeTXID, pages: pages, pre: storeChecksum, post: copyChecksum)
         let stats = try await promote(store, tail: recent)
         #expect(stats.snapshotsWritten == 0)
         let files = try await ReplicaCatalog.files(in: store, headers: true)
@@ -84,13 +89,10 @@ import Testing
     func aRecordThatDoesNotProveTheCopyFallsBackToASnapshot(wrongEnd: Bool) async throws {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let (store, storeTXID, storeChecksum, copyChecksum, pages) = try await copyAheadOfTheStore()
-        var recent = RecentTransactions()
         // The record ends elsewhere than the copy, or starts elsewhere than the store's newest state.
-        recent.record(
-            .init(
-                minTXID: storeTXID + 1, maxTXID: storeTXID + 20, pages: Array(1...pages),
-                preApplyChecksum: wrongEnd ? storeChecksum : storeChecksum ^ 1,
-                postApplyChecksum: wrongEnd ? copyChecksum ^ 1 : copyChecksum, timestampMilliseconds: 1))
+        let recent = record(
+            after: storeTXID, pages: pages, pre: wrongEnd ? storeChecksum : storeChecksum ^ 1,
+            post: wrongEnd ? copyChecksum ^ 1 : copyChecksum)
         let stats = try await promote(store, tail: recent)
         #expect(stats.snapshotsWritten == 1)
         let files = try await ReplicaCatalog.files(in: store, headers: false)
