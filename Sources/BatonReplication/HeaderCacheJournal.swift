@@ -46,11 +46,20 @@ final class HeaderCacheJournal {
         return (journal, known)
     }
 
-    /// A journal holding exactly `lines` after its first line (rewritten in place atomically).
+    /// A journal holding exactly `lines` after its first line, put in place
+    /// by a rename and never synced (a cache: a crash that loses it costs
+    /// reads; no fsync on the threads that also renew the lease).
     private init(path: String, store: String, lines: [Line]) throws {
         var text = Self.firstLine(store) + "\n"
         for line in lines { text += Self.format(line) }
-        try FileSystem.writeAtomically(Array(text.utf8), to: path)
+        let temporary = FileSystem.temporaryPath(next: path)
+        do {
+            try LocalFile(temporary, .createNew).write(Array(text.utf8), at: 0)
+            try FileSystem.rename(temporary, to: path)
+        } catch {
+            try? FileSystem.remove(temporary)
+            throw error
+        }
         self.path = path
         file = try LocalFile(path, .readWrite)
         end = try file.size()

@@ -31,8 +31,10 @@ public final class ReplicaHeaderCache: Sendable {
 
     private struct State {
         var stores: [String: [String: Known]] = [:]
-        var count = 0
         var journals: [String: HeaderCacheJournal] = [:]
+
+        /// Entries across stores (a handful of stores per process).
+        var count: Int { stores.values.reduce(0) { $0 + $1.count } }
     }
 
     private let capacity: Int
@@ -53,14 +55,12 @@ public final class ReplicaHeaderCache: Sendable {
     /// to the store's file, if it has one).
     public func remember(_ entry: Entry, store: String, key: String, etag: String) {
         state.withLock { state in
-            let known = Known(etag: etag, entry: entry)
             if let old = state.stores[store]?[key] {
                 if old.etag == etag && old.entry == entry { return }
-            } else {
-                if state.count >= capacity { Self.startOver(&state) }
-                state.count += 1
+            } else if state.count >= capacity {
+                Self.startOver(&state)
             }
-            state.stores[store, default: [:]][key] = known
+            state.stores[store, default: [:]][key] = Known(etag: etag, entry: entry)
             if let journal = state.journals[store] {
                 // Only a cache: a file that cannot be written is given up, never an error.
                 do { try journal.append(.init(key: key, etag: etag, entry: entry)) } catch {
@@ -77,7 +77,6 @@ public final class ReplicaHeaderCache: Sendable {
         state.withLock { state in
             guard let known = state.stores[store] else { return }
             let kept = known.filter { keys.contains($0.key) }
-            state.count -= known.count - kept.count
             state.stores[store] = kept
             if let journal = state.journals[store], journal.lines > 2 * kept.count + 1024 {
                 Self.rewrite(&state, store)
@@ -92,13 +91,12 @@ public final class ReplicaHeaderCache: Sendable {
         try state.withLock { state in
             // Opened under the lock: the journal belongs to the cache's state from the start.
             let (journal, lines) = try HeaderCacheJournal.open(path: path, store: store)
-            for line in lines {
-                if state.stores[store]?[line.key] == nil {
-                    if state.count >= capacity { break }
-                    state.count += 1
-                }
-                state.stores[store, default: [:]][line.key] = Known(etag: line.etag, entry: line.entry)
+            var known = state.stores[store] ?? [:]
+            let room = capacity - state.count + known.count
+            for line in lines where known[line.key] != nil || known.count < room {
+                known[line.key] = Known(etag: line.etag, entry: line.entry)
             }
+            state.stores[store] = known
             state.journals[store] = journal
             // Entries remembered before the file was opened, and one line per file.
             if journal.lines != state.stores[store]?.count ?? 0 { Self.rewrite(&state, store) }
@@ -110,7 +108,6 @@ public final class ReplicaHeaderCache: Sendable {
 
     private static func startOver(_ state: inout State) {
         state.stores.removeAll(keepingCapacity: true)
-        state.count = 0
         for store in state.journals.keys { rewrite(&state, store) }
     }
 
