@@ -40,6 +40,15 @@ enum LocalDatabase {
         return (target, try keep.map { try pruneDiverged(path, keep: $0) } ?? [])
     }
 
+    /// Moves a replicator's folder of sealed files the store never confirmed
+    /// to `aside` when it holds any; returns how many it held (0: nothing moved).
+    static func setAsideUnconfirmed(_ pending: String, to aside: String) throws -> Int {
+        let sealed = try FileSystem.list(pending).filter { $0.hasSuffix(".ltx") && !$0.hasPrefix(".") }
+        guard !sealed.isEmpty else { return 0 }
+        try FileSystem.rename(pending, to: aside)
+        return sealed.count
+    }
+
     /// Removes the oldest copies of `path` kept aside beyond the newest
     /// `keep` (with their `-wal` and `-shm`); returns the paths removed.
     private static func pruneDiverged(_ path: String, keep: Int) throws -> [String] {

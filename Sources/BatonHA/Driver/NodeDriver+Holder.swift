@@ -260,8 +260,7 @@ extension NodeDriver {
                 if let replicator = replicators[name] {
                     let aside = "\(database.stateDirectory)/unconfirmed-epoch-\(epoch)-\(clock.now())"
                     do {
-                        let count = try replicator.pendingFiles().count
-                        try FileSystem.rename(replicator.pendingDirectory, to: aside)
+                        let count = try LocalDatabase.setAsideUnconfirmed(replicator.pendingDirectory, to: aside)
                         log(database, "\(count) sealed files the store never confirmed are kept in \(aside)")
                     } catch {
                         // A rename within one folder failing means the disk is in trouble; an

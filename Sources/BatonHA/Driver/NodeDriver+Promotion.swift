@@ -170,15 +170,13 @@ extension NodeDriver {
     /// uploaded by this term: they may show a history the store has since
     /// replaced, and whatever they hold that this node kept is in its copy.
     private func setAsideEarlierTerms(_ database: NodeDatabase) throws {
-        let pending = database.stateDirectory + "/pending"
-        let sealed = try FileSystem.list(pending).filter { $0.hasSuffix(".ltx") && !$0.hasPrefix(".") }
-        guard !sealed.isEmpty else { return }
         let aside = "\(database.stateDirectory)/unconfirmed-before-epoch-\(machine.epoch)-\(clock.now())"
-        try FileSystem.rename(pending, to: aside)
-        log(
-            database,
-            "\(sealed.count) sealed files of an earlier term the store never confirmed are kept in \(aside), not uploaded"
-        )
+        let count = try LocalDatabase.setAsideUnconfirmed(database.stateDirectory + "/pending", to: aside)
+        if count > 0 {
+            log(
+                database,
+                "\(count) sealed files of an earlier term the store never confirmed are kept in \(aside), not uploaded")
+        }
     }
 
     /// Starts replicating `database` (opened by `openReplicator`) and streaming it to standbys.
