@@ -30,6 +30,9 @@ public final class LeaseClient: Sendable {
     private struct SyncStandbyState {
         var wanted: String?
         var recorded: String?
+        /// What the expired record named when this term took it over: named
+        /// on until the new holder serves (`dropInheritedSyncStandby`).
+        var inherited: String?
     }
 
     /// A client for `store` that will write `holder` and `address` into the record.
@@ -80,7 +83,9 @@ public final class LeaseClient: Sendable {
     /// in-sync standby is left to that node, or to its old holder when
     /// `oldHolderKnowsItsPosition` (a holder that restarted after a crash
     /// cannot prove where its copy is, and its promotion would fall back to
-    /// the store, which may lack what the in-sync standby confirmed).
+    /// the store, which may lack what the in-sync standby confirmed). The
+    /// record it writes then names the same in-sync standby until
+    /// `dropInheritedSyncStandby`.
     public func tryAcquire(
         minimumEpoch: UInt64 = 0, honoringSyncStandby: Bool = false, oldHolderKnowsItsPosition: Bool = true
     ) async throws -> Attempt {
@@ -96,15 +101,21 @@ public final class LeaseClient: Sendable {
             return .reserved(record)
         }
         let epoch = max(current?.record.epoch ?? 0, minimumEpoch) + 1
+        // Until this node serves, the record goes on naming the in-sync standby the expired one
+        // named (this node or another): if this takeover fails, only that standby or this node
+        // may take the lease next, never a node without the writes that standby confirmed.
+        let inherited = honoringSyncStandby ? current?.record.syncStandby : nil
         let record = LeaseRecord(
             holder: holder, address: address, epoch: epoch,
-            expiresAtMilliseconds: now + timing.ttlMilliseconds)
+            expiresAtMilliseconds: now + timing.ttlMilliseconds, syncStandby: inherited)
         do {
             let etag = try await store.put(
                 LeaseClient.key, data: record.encoded(), condition: current.map { .ifMatch($0.etag) } ?? .ifNoneMatch)
             withMachine { $0.acquired(epoch: epoch, etag: etag, sentAt: sentAt) }
-            // A new term starts with no standby in sync.
-            syncStandbyState.withLock { $0 = SyncStandbyState() }
+            // A new term has no standby in sync of its own yet.
+            syncStandbyState.withLock {
+                $0 = SyncStandbyState(wanted: inherited, recorded: inherited, inherited: inherited)
+            }
             changes.signal()
             return .acquired(epoch)
         } catch let error as BatonError where error.code == .preconditionFailed {
@@ -173,17 +184,36 @@ public final class LeaseClient: Sendable {
     public var wantedSyncStandby: String? { syncStandbyState.withLock { $0.wanted } }
 
     /// Asks for the record to name `standby` as in sync (nil: none); the
-    /// renewing task writes it at once. Watch `recordedSyncStandby`.
+    /// renewing task writes it at once. Ends an inherited name's term. Watch `recordedSyncStandby`.
     /// Returns whether this call changed what is asked for (of several
     /// callers asking for the same change, exactly one gets true).
     @discardableResult
     public func requestSyncStandby(_ standby: String?) -> Bool {
         let changed = syncStandbyState.withLock { state -> Bool in
-            defer { state.wanted = standby }
+            defer {
+                state.wanted = standby
+                // This term's own choice from now on.
+                state.inherited = nil
+            }
             return state.wanted != standby
         }
         if changed { changes.signal() }
         return changed
+    }
+
+    /// The takeover is complete (the store holds everything this holder
+    /// has): the record stops naming the standby inherited from the expired
+    /// one, unless another was asked for since. Returns what it named.
+    @discardableResult
+    public func dropInheritedSyncStandby() -> String? {
+        let dropped = syncStandbyState.withLock { state -> String? in
+            defer { state.inherited = nil }
+            guard let inherited = state.inherited, state.wanted == inherited else { return nil }
+            state.wanted = nil
+            return inherited
+        }
+        if dropped != nil { changes.signal() }
+        return dropped
     }
 
     /// Renews if due (or at once when the in-sync standby must change);

@@ -39,9 +39,7 @@ import Testing
         #expect(try await LeaseClient.read(store)?.record.syncStandby == "b")
 
         // a dies; its record expires (written as expired here, keeping the epoch and the name).
-        var expired = try #require(try await LeaseClient.read(store))
-        expired.record.expiresAtMilliseconds = 0
-        _ = try await store.put(LeaseClient.key, data: expired.record.encoded(), condition: .ifMatch(expired.etag))
+        try await expire(store)
 
         let c = client("c", store)
         guard case .reserved(let record) = try await c.tryAcquire(honoringSyncStandby: true) else {
@@ -65,8 +63,57 @@ import Testing
             return
         }
         #expect(next == epoch + 1)
-        // The new term names nobody until its own standby keeps up.
-        #expect(b.recordedSyncStandby == nil)
+        // Until b serves, its record still names b: if its takeover fails, the confirmed writes
+        // are still b's alone, and neither c nor the restarted old holder may take the lease.
+        #expect(b.recordedSyncStandby == "b")
+        #expect(try await LeaseClient.read(store)?.record.syncStandby == "b")
+        try await expire(store)
+        guard case .reserved = try await c.tryAcquire(honoringSyncStandby: true),
+            case .reserved = try await restarted.tryAcquire(honoringSyncStandby: true, oldHolderKnowsItsPosition: false)
+        else {
+            Issue.record("b's takeover failed: the lease is b's alone until it serves")
+            return
+        }
+        let retried = client("b", store)
+        guard case .acquired = try await retried.tryAcquire(honoringSyncStandby: true) else {
+            Issue.record("b may take its own reserved lease again")
+            return
+        }
+        // Serving, the new term names nobody until its own standby keeps up.
+        #expect(retried.dropInheritedSyncStandby() == "b")
+        #expect(retried.dropInheritedSyncStandby() == nil)
+        #expect(await retried.maintain())
+        #expect(retried.recordedSyncStandby == nil)
         #expect(try await LeaseClient.read(store)?.record.syncStandby == nil)
+    }
+
+    @Test func droppingTheInheritedStandbyKeepsOneAskedForSince() async throws {
+        try FileSystem.makeDirectories(directory)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = FileStore(root: directory + "/replica")
+        let a = client("a", store)
+        _ = try await a.tryAcquire()
+        a.requestSyncStandby("b")
+        #expect(await a.maintain())
+        try await expire(store)
+        // The old holder knows its position and takes its lease back: b keeps its claim meanwhile.
+        let back = client("a", store)
+        guard case .acquired = try await back.tryAcquire(honoringSyncStandby: true) else {
+            Issue.record("the old holder knowing its position may take it back")
+            return
+        }
+        #expect(try await LeaseClient.read(store)?.record.syncStandby == "b")
+        // b caught up with the new term's stream before the promotion ended: it stays named.
+        back.requestSyncStandby("b")
+        #expect(back.dropInheritedSyncStandby() == nil)
+        #expect(await back.maintain())
+        #expect(try await LeaseClient.read(store)?.record.syncStandby == "b")
+    }
+
+    /// Writes the record as expired (keeping everything else), as a crash would leave it once its TTL passed.
+    func expire(_ store: FileStore) async throws {
+        var record = try #require(try await LeaseClient.read(store))
+        record.record.expiresAtMilliseconds = 0
+        _ = try await store.put(LeaseClient.key, data: record.record.encoded(), condition: .ifMatch(record.etag))
     }
 }

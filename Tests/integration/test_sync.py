@@ -160,6 +160,58 @@ def test_a_crashed_holder_that_restarts_at_once_leaves_the_baton_to_the_in_sync_
         cluster.stop()
 
 
+def test_a_takeover_that_fails_keeps_the_baton_for_the_in_sync_standby(tmp_path):
+    # Found by the chaos suite (1,332 acknowledged writes lost over six epochs): the in-sync standby took the
+    # lease, its promotion failed, and its new record named no standby in sync, so the crashed old holder (its
+    # copy's position unknown) took over from the store, which lacked what the standby had confirmed.
+    cluster = Cluster(tmp_path, f"file://{tmp_path}/replica", ttl="3s", replication="sync", batch_window="60s")
+    cluster.start()
+    blocker = None
+    try:
+        old, standby = named_standby(cluster)
+        acked = []
+        for i in range(20):
+            status, text = http("POST", f"{old.proxy}/write?key=w-{i}", body=b"")
+            assert status == 200, text
+            acked.append(f"w-{i}")
+        # Every promotion of the standby fails before it writes to the store: a file stands where
+        # its replicator keeps the files it seals.
+        blocker = standby.db.parent / (standby.db.name + "-baton") / "pending"
+        assert not blocker.exists()
+        blocker.write_text("in the way\n")
+        old.kill()
+        wait_for(lambda: "could not become holder" in standby.log_text(), 30, "a failed promotion")
+        # The standby is slow to retry (frozen) while the old holder restarts and the lease expires.
+        standby.proc.send_signal(signal.SIGSTOP)
+        old.start()
+        time.sleep(5)  # past the TTL
+        assert old.get("/primary") != 200, old.log_text()[-3000:]
+        reserved = f"names {standby.name} as the in-sync standby: only it holds every acknowledged write"
+        assert reserved in old.log_text(), old.log_text()[-3000:]
+        assert f"the lease names {standby.name} as in sync until this node serves" in standby.log_text()
+        standby.proc.send_signal(signal.SIGCONT)
+        blocker.unlink()
+        blocker = None
+        new = cluster.holder(timeout=30)
+        assert new is standby, standby.log_text()[-3000:]
+        assert set(acked) <= keys(new.proxy)
+        cluster.wait_streaming(old)
+        cluster.wait_caught_up(old, new)
+        assert set(acked) <= keys_of(old.db)
+    finally:
+        if blocker is not None:
+            blocker.unlink()
+        for member in cluster.members:
+            if member.proc and member.proc.poll() is None:
+                member.proc.send_signal(signal.SIGCONT)
+        cluster.stop()
+
+
+def keys_of(path):
+    with sqlite3.connect(path) as db:
+        return {row[0] for row in db.execute("SELECT key FROM writes")}
+
+
 def timed_write(member, key):
     started = time.monotonic()
     status, text = http("POST", f"{member.proxy}/write?key={key}", timeout=30, body=b"")

@@ -12,6 +12,10 @@ extension NodeDriver {
         var storeFiles: [LTXFileInfo] = []
         /// The transactions the copy applied lately (sealed if the store lacks them).
         var recent: RecentTransactions?
+        /// The standby copy while it is still its own record of its position:
+        /// forgotten once the store holds everything it has (the replicator
+        /// started), so a promotion failing before that leaves the position known.
+        var copy: StandbyDatabase?
     }
 
     /// Performs one step the promotion machine asked for and reports its
@@ -68,6 +72,8 @@ extension NodeDriver {
                     log(database, "the local copy is not a state of the store's history; kept it as \(aside)")
                     for old in removed { log(database, "removed \(old) (diverged.keep: \(keep ?? 0))") }
                 }
+                // The file is replaced: its standby record no longer describes it.
+                standbys[name]?.forget()
                 _ = try await Restorer(store: database.store).restore(
                     to: database.path, target: .latest, integrity: .quick, force: true)
                 return machine.promotion(.restored(database: name))
@@ -98,6 +104,8 @@ extension NodeDriver {
             promotionFacts = [:]
             switch outcome {
             case .serving:
+                // The store holds everything this node has: the baton need no longer be kept for it alone.
+                node.lease.dropInheritedSyncStandby()
                 // A lease lost meanwhile is noticed by the next round, which fences.
                 let serving = node.lease.mayWrite
                 update {
@@ -145,7 +153,7 @@ extension NodeDriver {
     /// Opens the replicator of `database` under the new epoch after
     /// `afterTXID` (0: the state the store gave); checks the file, writes nothing yet.
     private func openReplicator(_ database: NodeDatabase, afterTXID: UInt64) throws {
-        standbys.removeValue(forKey: database.name)?.forget()
+        promotionFacts[database.name, default: PromotionFacts()].copy = standbys.removeValue(forKey: database.name)
         var options = ReplicatorOptions()
         options.epoch = machine.epoch
         options.startAfterTXID = afterTXID
@@ -183,6 +191,8 @@ extension NodeDriver {
     private func startReplicating(_ database: NodeDatabase) async throws {
         guard let replicator = replicators[database.name] else { return }
         try await replicator.start()
+        // The store holds the copy's state now; from here on the app writes the file.
+        promotionFacts[database.name]?.copy?.forget()
         replicator.attach(tap: database.feed)
         let start = replicator.stats.snapshotsWritten > 0 ? replicator.sealedTXID : replicator.sealedTXID + 1
         database.state.withLock {

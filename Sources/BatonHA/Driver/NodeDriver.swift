@@ -188,7 +188,12 @@ final class NodeDriver {
                     minimumEpoch: machine.epoch, honoringSyncStandby: true, oldHolderKnowsItsPosition: positionsKnown)
                 {
                 case .acquired(let epoch):
-                    log("took the baton (epoch \(epoch))")
+                    if let named = node.lease.wantedSyncStandby {
+                        // A takeover that fails leaves the lease to the node with every acknowledged write.
+                        log("took the baton (epoch \(epoch)); the lease names \(named) as in sync until this node serves")
+                    } else {
+                        log("took the baton (epoch \(epoch))")
+                    }
                     await startLeaseTasks()
                     return machine.acquired(epoch: epoch, now: clock.now())
                 case .reserved(let record):
@@ -198,8 +203,10 @@ final class NodeDriver {
                             "the lease expired and names \(record.syncStandby ?? "?") as the in-sync standby; this node held it but restarted without knowing its copy's position, so it leaves the baton to \(record.syncStandby ?? "?")"
                         )
                     } else {
+                        let named = record.syncStandby ?? "?"
+                        let holders = named == record.holder ? "only it" : "only it (or \(record.holder))"
                         log(
-                            "the lease expired but names \(record.syncStandby ?? "?") as the in-sync standby: only it (or \(record.holder)) holds every acknowledged write, so this node does not take over"
+                            "the lease expired but names \(named) as the in-sync standby: \(holders) holds every acknowledged write, so this node does not take over"
                         )
                     }
                     remember(record)

@@ -38,7 +38,9 @@ struct WriteAcknowledger {
         guard config.replicationMode == .sync else { return .acknowledged(txids: targets) }
         while true {
             let seen = node.progress.version
-            let named = node.lease.recordedSyncStandby
+            // A record naming this node keeps the baton for it while it takes over; no standby confirms for it.
+            let recorded = node.lease.recordedSyncStandby
+            let named = recorded == config.name ? nil : recorded
             let leaseValid = node.lease.mayWrite
             let waited = node.clock.now() - started
             var facts: [String: SyncAcknowledgement.Facts] = [:]
