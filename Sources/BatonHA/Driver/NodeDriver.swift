@@ -188,12 +188,11 @@ final class NodeDriver {
                     minimumEpoch: machine.epoch, honoringSyncStandby: true, oldHolderKnowsItsPosition: positionsKnown)
                 {
                 case .acquired(let epoch):
-                    if let named = node.lease.wantedSyncStandby {
-                        // A takeover that fails leaves the lease to the node with every acknowledged write.
-                        log("took the baton (epoch \(epoch)); the lease names \(named) as in sync until this node serves")
-                    } else {
-                        log("took the baton (epoch \(epoch))")
+                    // A takeover that fails leaves the lease to the node with every acknowledged write.
+                    let kept = node.lease.wantedSyncStandby.map { named in
+                        "; the lease names \(named) as in sync until this node serves"
                     }
+                    log("took the baton (epoch \(epoch))\(kept ?? "")")
                     await startLeaseTasks()
                     return machine.acquired(epoch: epoch, now: clock.now())
                 case .reserved(let record):
