@@ -83,17 +83,17 @@ final class HeaderCacheJournal {
 
     private static func firstLine(_ store: String) -> String { "baton-ltx-headers 1 \(store)" }
 
-    private static func format(_ line: Line) -> String {
+    static func format(_ line: Line) -> String {
         "\(line.key) \(line.etag) \(line.entry.epoch) \(line.entry.timestampMilliseconds)\n"
     }
 
-    private static func writable(_ line: Line) -> Bool {
+    static func writable(_ line: Line) -> Bool {
         !line.key.isEmpty && !line.etag.isEmpty
             && !line.key.contains(where: { $0 == " " || $0 == "\n" })
             && !line.etag.contains(where: { $0 == " " || $0 == "\n" })
     }
 
-    private static func parse(_ row: Substring) -> Line? {
+    static func parse(_ row: Substring) -> Line? {
         let fields = row.split(separator: " ", omittingEmptySubsequences: false)
         guard fields.count == 4, !fields[0].isEmpty, !fields[1].isEmpty,
             let epoch = UInt64(fields[2]), let timestamp = Int64(fields[3])

@@ -77,7 +77,10 @@ final class PendingSegments {
 
     /// Uploads every waiting file in order; stops at the first failure and rethrows it.
     /// Returns the number of files (and of level-0 files) and bytes uploaded.
-    func upload(to store: any ObjectStore) async throws -> (files: Int, levelZero: Int, bytes: Int64, maxTXID: UInt64) {
+    func upload(to store: any ObjectStore) async throws -> (
+        files: Int, levelZero: Int, bytes: Int64, maxTXID: UInt64, headers: [HeaderCacheJournal.Line]
+    ) {
+        var headers: [HeaderCacheJournal.Line] = []
         var count = 0
         var levelZero = 0
         var bytes: Int64 = 0
@@ -107,7 +110,9 @@ final class PendingSegments {
                 }
             }
             // Only a cache: failing to fill it never fails an upload.
-            if !etag.isEmpty { try? rememberHeader(of: local, as: info.key, etag: etag, in: store) }
+            if !etag.isEmpty, let line = try? rememberHeader(of: local, as: info.key, etag: etag, in: store) {
+                headers.append(line)
+            }
             bytes += FileSystem.attributes(local)?.size ?? 0
             // What the store has is done with here; a level-0 file may serve the next compaction.
             do { try uploaded.keep(local, as: info) } catch { try FileSystem.remove(local) }
@@ -115,15 +120,17 @@ final class PendingSegments {
             if info.level == 0 { levelZero += 1 }
             maxTXID = max(maxTXID, info.maxTXID)
         }
-        return (count, levelZero, bytes, maxTXID)
+        return (count, levelZero, bytes, maxTXID, headers)
     }
 
     /// Puts what an uploaded file's header says in `ReplicaHeaderCache`, so
     /// that this process's rebuilds and restores need not read it back.
-    private func rememberHeader(of local: String, as key: String, etag: String, in store: any ObjectStore) throws {
+    private func rememberHeader(of local: String, as key: String, etag: String, in store: any ObjectStore) throws
+        -> HeaderCacheJournal.Line
+    {
         let header = try LTXHeader(decoding: try LocalFile(local, .read).read(at: 0, count: LTXHeader.size))
-        ReplicaHeaderCache.shared.remember(
-            .init(timestampMilliseconds: header.timestampMilliseconds, epoch: header.nodeID),
-            store: store.displayURL, key: key, etag: etag)
+        let entry = ReplicaHeaderCache.Entry(timestampMilliseconds: header.timestampMilliseconds, epoch: header.nodeID)
+        ReplicaHeaderCache.shared.remember(entry, store: store.displayURL, key: key, etag: etag)
+        return HeaderCacheJournal.Line(key: key, etag: etag, entry: entry)
     }
 }

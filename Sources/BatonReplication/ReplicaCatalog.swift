@@ -20,8 +20,17 @@ public enum ReplicaCatalog {
         }
         files.sort()
         // A full listing: what the store no longer holds need not be remembered.
-        ReplicaHeaderCache.shared.retain(store: store.displayURL, keys: Set(etags.keys))
-        return headers ? try await withHeaders(files, in: store, etags: etags, width: width) : files
+        let cache = ReplicaHeaderCache.shared
+        cache.retain(store: store.displayURL, keys: Set(etags.keys))
+        guard headers else { return files }
+        let unknown = files.lazy.filter { file in
+            etags[file.key].map { cache.entry(store: store.displayURL, key: file.key, etag: $0) == nil } ?? true
+        }.prefix(PublishedHeaders.worthReading).count
+        if unknown >= PublishedHeaders.worthReading {
+            // Only a cache: a store without segments (or refusing them) costs the header reads below.
+            _ = try? await PublishedHeaders.load(from: store, etags: etags)
+        }
+        return try await withHeaders(files, in: store, etags: etags, width: width)
     }
 
     /// How many header reads a listing has in flight at once.

@@ -32,6 +32,8 @@ public final class ReplicaHeaderCache: Sendable {
     private struct State {
         var stores: [String: [String: Known]] = [:]
         var journals: [String: HeaderCacheJournal] = [:]
+        /// Published segments already read, per store: key → ETag.
+        var segmentsRead: [String: [String: String]] = [:]
 
         /// Entries across stores (a handful of stores per process).
         var count: Int { stores.values.reduce(0) { $0 + $1.count } }
@@ -103,11 +105,22 @@ public final class ReplicaHeaderCache: Sendable {
         }
     }
 
+    /// Whether the published segment `key` with `etag` was read (or written) by this process.
+    public func hasRead(segment key: String, etag: String, store: String) -> Bool {
+        state.withLock { $0.segmentsRead[store]?[key] == etag }
+    }
+
+    /// Notes that the published segment `key` with `etag` was read (or written).
+    public func markRead(segment key: String, etag: String, store: String) {
+        state.withLock { $0.segmentsRead[store, default: [:]][key] = etag }
+    }
+
     /// How many headers it holds.
     public var count: Int { state.withLock { $0.count } }
 
     private static func startOver(_ state: inout State) {
         state.stores.removeAll(keepingCapacity: true)
+        state.segmentsRead.removeAll()
         for store in state.journals.keys { rewrite(&state, store) }
     }
 

@@ -23,6 +23,8 @@ public final class ReplicaShipper: @unchecked Sendable {
     /// When retention last ran without compaction.
     var lastRetentionMilliseconds: Int64 = 0
     let counters = Mutex(Counters())
+    /// Publishes the uploaded files' headers for restores elsewhere.
+    let headers: HeaderPublisher
 
     /// What has been shipped (read from any task).
     struct Counters {
@@ -39,6 +41,7 @@ public final class ReplicaShipper: @unchecked Sendable {
         self.pending = pending
         self.options = options
         self.log = log
+        headers = HeaderPublisher(store: store, epoch: options.epoch, log: log)
     }
 
     /// The newest transaction the store confirmed in this run (0 before the first upload).
@@ -46,16 +49,21 @@ public final class ReplicaShipper: @unchecked Sendable {
 
     /// Uploads what is sealed, then compacts and applies retention when due.
     public func ship(now: Int64) async throws {
-        if try await sendPending() > 0 { levelsWithNewInputs.insert(1) }
+        if try await sendPending(now: now) > 0 { levelsWithNewInputs.insert(1) }
         try await compactAndRetain(now: now)
+        await headers.publish(now: now)
     }
+
+    /// Publishes the headers of every file uploaded so far (before stopping).
+    public func publishHeaders() async { await headers.publish(now: Replicator.nowMilliseconds(), force: true) }
 
     /// `ship(now:)` at the current time.
     public func ship() async throws { try await ship(now: Replicator.nowMilliseconds()) }
 
     /// Sends the sealed files waiting locally, in order, and counts them.
-    func sendPending() async throws -> Int {
+    func sendPending(now: Int64 = Replicator.nowMilliseconds()) async throws -> Int {
         let sent = try await pending.upload(to: store)
+        headers.add(sent.headers, now: now)
         levelZeroSinceCompaction += sent.levelZero
         counters.withLock { counters in
             counters.filesUploaded += sent.files

@@ -111,6 +111,7 @@ extension Replicator {
     /// One final capture; seals and uploads everything.
     public func finish() async throws {
         try await step(flushAll: true)
+        await shipper.publishHeaders()
         let left = try pending.files().count
         if left > 0 {
             throw BatonError(

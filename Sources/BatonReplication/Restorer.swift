@@ -30,8 +30,10 @@ public struct Restorer {
                 throw BatonError(.alreadyExists, "\(path) already exists; pass --force to replace it")
             }
         }
+        let started = MonotonicClock.now()
         // Headers give timestamps and the writers' epochs (fencing deposed holders' files).
         let files = try await ReplicaCatalog.files(in: store, headers: true)
+        let listed = MonotonicClock.now()
         let plan: RestorePlan
         do {
             plan = try RestorePlan.make(files: files, target: target, epochStarts: epochStarts)
@@ -43,10 +45,14 @@ public struct Restorer {
         try FileSystem.makeDirectories(directory)
         let temporary = FileSystem.temporaryPath(next: output)
         do {
-            let result = try await apply(plan, into: temporary, progress: progress)
+            var result = try await apply(plan, into: temporary, progress: progress)
+            let applied = MonotonicClock.now()
             try await BlockingWork.run { try Restorer.check(temporary, integrity) }
             for suffix in ["-wal", "-shm"] { try FileSystem.remove(output + suffix) }
             try FileSystem.rename(temporary, to: output)
+            result.timings = .init(
+                catalogMilliseconds: listed - started, applyMilliseconds: applied - listed,
+                checkMilliseconds: MonotonicClock.now() - applied)
             return result
         } catch {
             try? FileSystem.remove(temporary)

@@ -184,6 +184,10 @@ struct RestoreSummary: Encodable {
     var pageCount: UInt32
     var checksum: String
     var seconds: Double
+    /// Where the time went: listing the replica (and reading headers), the files, the check.
+    var listingSeconds: Double
+    var filesSeconds: Double
+    var checkSeconds: Double
 
     init(output: String, result: RestoreResult, seconds: Double) {
         self.output = output
@@ -194,5 +198,8 @@ struct RestoreSummary: Encodable {
         pageCount = result.pageCount
         checksum = LTXFileInfo.hex(result.checksum)
         self.seconds = seconds
+        listingSeconds = Double(result.timings.catalogMilliseconds) / 1000
+        filesSeconds = Double(result.timings.applyMilliseconds) / 1000
+        checkSeconds = Double(result.timings.checkMilliseconds) / 1000
     }
 }

@@ -6,19 +6,29 @@ import Synchronization
 final class CountingStore: ObjectStore {
     private let base: any ObjectStore
     private let counts = Mutex((ranged: 0, whole: 0))
+    private let name: String?
 
-    init(_ base: any ObjectStore) { self.base = base }
+    /// Counts for `base`; a `displayURL` of its own makes it another machine's
+    /// view of the same store to the process-wide header cache.
+    init(_ base: any ObjectStore, displayURL: String? = nil) {
+        self.base = base
+        name = displayURL
+    }
 
     /// Ranged reads so far.
     var rangedReads: Int { counts.withLock { $0.ranged } }
     /// Whole-file reads so far.
     var downloads: Int { counts.withLock { $0.whole } }
-    var displayURL: String { base.displayURL }
+    var displayURL: String { name ?? base.displayURL }
 
     func list(prefix: String) async throws -> [ObjectInfo] { try await base.list(prefix: prefix) }
     func get(_ key: String) async throws -> [UInt8] {
         counts.withLock { $0.whole += 1 }
         return try await base.get(key)
+    }
+    func fetch(_ key: String) async throws -> FetchedObject? {
+        counts.withLock { $0.whole += 1 }
+        return try await base.fetch(key)
     }
     func get(_ key: String, range: Range<Int64>) async throws -> [UInt8] {
         counts.withLock { $0.ranged += 1 }

@@ -78,8 +78,12 @@ def test_replicate_and_restore_through_faults(tmp_path, procs, moto, s3env):
         assert len(faults) >= 5 and proxy.count() >= 100, (len(faults), proxy.count())
     finally:
         proxy.stop()
-    # Nothing half-done is left behind: no multipart uploads, no temporary objects.
-    assert all(key.startswith("apps/app/ltx/") and key.endswith(".ltx") for key in moto.keys("faults"))
+    # Nothing half-done is left behind: no multipart uploads, no temporary objects; the LTX files and the
+    # segments that publish their headers.
+    keys = moto.keys("faults")
+    assert all(key.startswith("apps/app/ltx/") and key.endswith(".ltx")
+               or key.startswith("apps/app/ltx-headers/") and key.endswith(".txt") for key in keys), keys
+    assert any(key.startswith("apps/app/ltx-headers/") for key in keys)
 
 
 def test_idle_database_costs_no_requests(tmp_path, procs, moto, s3env):

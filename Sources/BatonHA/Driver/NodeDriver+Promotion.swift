@@ -74,8 +74,12 @@ extension NodeDriver {
                 }
                 // The file is replaced: its standby record no longer describes it.
                 standbys[name]?.forget()
-                _ = try await Restorer(store: database.store).restore(
+                let result = try await Restorer(store: database.store).restore(
                     to: database.path, target: .latest, integrity: .quick, force: true)
+                log(
+                    database,
+                    "restored the store's transaction \(result.txid) (\(result.filesApplied) files, \(result.timings.summary))"
+                )
                 return machine.promotion(.restored(database: name))
             } catch {
                 return machine.promotion(.failed(reason: "\(name): \(error)"))

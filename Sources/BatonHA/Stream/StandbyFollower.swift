@@ -217,6 +217,8 @@ struct StandbyFollower: Sendable {
         let result = try await Restorer(store: database.store).restore(
             to: copy.path, target: .latest, integrity: .quick, force: true, epochStarts: starts)
         try copy.adopt(txid: result.txid, checksum: result.checksum, epoch: epoch)
-        log("rebuilt the local copy from \(database.store.displayURL) at transaction \(result.txid)")
+        log(
+            "rebuilt the local copy from \(database.store.displayURL) at transaction \(result.txid) "
+                + "(\(result.filesApplied) files, \(result.timings.summary))")
     }
 }

@@ -1,0 +1,90 @@
+import BatonCore
+import BatonStore
+import Foundation
+
+/// The holder's side of `PublishedHeaders`: collects the headers of the
+/// files it uploads, writes them as a segment when enough wait or the oldest
+/// waited long enough, and merges segments of like size (four of a size
+/// become one, so a replica with N files has O(log N) segments and each
+/// line is rewritten O(log N) times). Failures cost only header reads
+/// elsewhere: the first is logged, none fails shipping. One task drives it.
+final class HeaderPublisher {
+    private let store: any ObjectStore
+    private let epoch: UInt64
+    private let log: (String) -> Void
+    private var waiting: [HeaderCacheJournal.Line] = []
+    private var oldestWaitingMilliseconds: Int64?
+    private var failureLogged = false
+
+    init(store: any ObjectStore, epoch: UInt64, log: @escaping (String) -> Void) {
+        self.store = store
+        self.epoch = epoch
+        self.log = log
+    }
+
+    /// Headers of files just uploaded.
+    func add(_ lines: [HeaderCacheJournal.Line], now: Int64) {
+        guard !lines.isEmpty else { return }
+        if waiting.isEmpty { oldestWaitingMilliseconds = now }
+        waiting += lines
+    }
+
+    /// Writes a segment when one is due (or whenever something waits, with
+    /// `force`), then merges segments if a size tier is full.
+    func publish(now: Int64, force: Bool = false) async {
+        guard !waiting.isEmpty else { return }
+        let due =
+            force || waiting.count >= PublishedHeaders.publishEvery
+            || now - (oldestWaitingMilliseconds ?? now) >= PublishedHeaders.publishMilliseconds
+        guard due else { return }
+        do {
+            let key = PublishedHeaders.segmentKey(epoch: epoch, nowMilliseconds: now)
+            let etag = try await store.put(key, data: PublishedHeaders.encode(waiting), condition: .ifNoneMatch)
+            // Its lines are this process's own: nothing to read back.
+            ReplicaHeaderCache.shared.markRead(segment: key, etag: etag, store: store.displayURL)
+            waiting = []
+            oldestWaitingMilliseconds = nil
+            try await mergeFullTier()
+        } catch {
+            if !failureLogged {
+                failureLogged = true
+                log(
+                    "cannot publish LTX headers in \(store.displayURL)/\(PublishedHeaders.prefix) (\(error)); "
+                        + "restores elsewhere read each file's header instead")
+            }
+        }
+    }
+
+    /// Merges the segments of the smallest size tier holding four or more
+    /// into one, keeping only lines whose file the store still has unchanged.
+    private func mergeFullTier() async throws {
+        let segments = try await store.list(prefix: PublishedHeaders.prefix)
+        guard segments.count > 3 else { return }
+        let tiers = Dictionary(grouping: segments) { Self.tier(of: $0.size) }
+        guard let (_, members) = tiers.filter({ $0.value.count >= 4 }).min(by: { $0.key < $1.key }) else { return }
+        var etags: [String: String] = [:]
+        for object in try await store.list(prefix: "ltx/") { etags[object.key] = object.etag }
+        var merged: [String: HeaderCacheJournal.Line] = [:]
+        for segment in members {
+            guard let bytes = try await store.fetch(segment.key)?.bytes else { continue }
+            for line in PublishedHeaders.decode(bytes) where etags[line.key] == line.etag { merged[line.key] = line }
+        }
+        let now = Replicator.nowMilliseconds()
+        let key = PublishedHeaders.segmentKey(epoch: epoch, nowMilliseconds: now)
+        let lines = merged.values.sorted { $0.key < $1.key }
+        let etag = try await store.put(key, data: PublishedHeaders.encode(lines), condition: .ifNoneMatch)
+        ReplicaHeaderCache.shared.markRead(segment: key, etag: etag, store: store.displayURL)
+        for segment in members { try await store.delete(segment.key, ifMatch: segment.etag) }
+    }
+
+    /// Size tiers by powers of four (a segment of 256 lines is ~25 KB).
+    static func tier(of size: Int64) -> Int {
+        var tier = 0
+        var bound: Int64 = 4096
+        while size >= bound, tier < 30 {
+            bound *= 4
+            tier += 1
+        }
+        return tier
+    }
+}
