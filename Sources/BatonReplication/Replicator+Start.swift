@@ -11,7 +11,10 @@ extension Replicator {
     /// shipping round (a promotion must not wait for a compaction's downloads).
     public func start() async throws {
         _ = try await shipper.sendPending()
-        let files = try await ReplicaCatalog.files(in: store, headers: false)
+        // A holder of a lease (HA) continues the live history, which a deposed holder's late upload may not be.
+        let files =
+            options.epoch > 0
+            ? try await ReplicaCatalog.liveFiles(in: store) : try await ReplicaCatalog.files(in: store, headers: false)
         let (walHeader, transactions) = try await BlockingWork.runExclusive {
             let attached = try self.follower.attach()
             self.pageSize = try self.session.readerGeometry().pageSize

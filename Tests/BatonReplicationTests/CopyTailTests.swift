@@ -19,7 +19,7 @@ import Testing
     /// A replica at some state, then the database moved on without it (as a
     /// standby's copy does ahead of a lagging store): returns the store, the
     /// store's newest TXID and checksum, and the copy's checksum and page count.
-    func copyAheadOfTheStore() async throws -> (FileStore, UInt64, UInt64, UInt64, UInt32) {
+    func copyAheadOfTheStore(epoch: UInt64 = 0) async throws -> (FileStore, UInt64, UInt64, UInt64, UInt32) {
         try FileSystem.makeDirectories(directory)
         let path = directory + "/app.db"
         let app = try SQLiteConnection(path: path, create: true)
@@ -27,6 +27,7 @@ import Testing
         let store = FileStore(root: directory + "/replica")
         var options = ReplicatorOptions()
         options.batchWindowMilliseconds = 0
+        options.epoch = epoch
         let replicator = try Replicator(databasePath: path, store: store, options: options)
         try await replicator.start()
         for round in 1...3 {
@@ -59,9 +60,9 @@ import Testing
         return recent
     }
 
-    func promote(_ store: FileStore, tail: RecentTransactions) async throws -> ReplicatorStats {
+    func promote(_ store: FileStore, tail: RecentTransactions, epoch: UInt64 = 2) async throws -> ReplicatorStats {
         var options = ReplicatorOptions()
-        options.epoch = 2
+        options.epoch = epoch
         options.enableWAL = true
         let replicator = try Replicator(databasePath: directory + "/app.db", store: store, options: options)
         replicator.copyTail = tail
@@ -80,6 +81,28 @@ import Testing
         let files = try await ReplicaCatalog.files(in: store, headers: true)
         let sealed = try #require(files.first { $0.minTXID == storeTXID + 1 })
         #expect(sealed.level == 0 && sealed.maxTXID == storeTXID + 20 && sealed.epoch == 2)
+        let restored = try await Restorer(store: store).restore(
+            to: directory + "/restored.db", target: .latest, integrity: .full, force: false)
+        #expect(restored.txid == storeTXID + 20 && restored.checksum == copyChecksum)
+    }
+
+    @Test func aDeposedHoldersLateUploadPastTheCopyIsNotTheStoresPosition() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        // Epoch 4 wrote the store; the copy followed it further.
+        let (store, storeTXID, storeChecksum, copyChecksum, pages) = try await copyAheadOfTheStore(epoch: 4)
+        // Epoch 3, deposed when 4 started, uploaded late: its file ends past the copy.
+        var late = LTXHeader(
+            pageSize: 4096, commitPageCount: pages, minTXID: storeTXID + 1, maxTXID: storeTXID + 30,
+            timestampMilliseconds: 1)
+        late.nodeID = 3
+        let lateKey = LTXFileInfo(level: 0, minTXID: storeTXID + 1, maxTXID: storeTXID + 30).key
+        let lateFile = late.encoded() + [UInt8](repeating: 0, count: 16)
+        _ = try await store.put(lateKey, data: lateFile, condition: .ifNoneMatch)
+
+        let recent = record(after: storeTXID, pages: pages, pre: storeChecksum, post: copyChecksum)
+        let stats = try await promote(store, tail: recent, epoch: 5)
+        // The store's position is epoch 4's last file: the copy continues it, no snapshot.
+        #expect(stats.snapshotsWritten == 0)
         let restored = try await Restorer(store: store).restore(
             to: directory + "/restored.db", target: .latest, integrity: .full, force: false)
         #expect(restored.txid == storeTXID + 20 && restored.checksum == copyChecksum)

@@ -135,7 +135,8 @@ extension NodeDriver {
 
     /// Looks at the copy of `database` and at its newest file in the store.
     private func inspect(_ database: NodeDatabase) async throws -> PromotionStateMachine.Event {
-        let files = try await ReplicaCatalog.files(in: database.store, headers: false)
+        // The live history: a deposed holder's late upload past it is not the store's position.
+        let files = try await ReplicaCatalog.liveFiles(in: database.store)
         promotionFacts[database.name, default: PromotionFacts()].storeFiles = files
         let facts = promotionFacts[database.name] ?? PromotionFacts()
         let copy = PromotionStateMachine.LocalCopy(
@@ -144,7 +145,8 @@ extension NodeDriver {
         guard let newest = files.max(by: { ($0.maxTXID, -$0.level) < ($1.maxTXID, -$1.level) }) else {
             return .inspected(database: database.name, local: copy, store: nil)
         }
-        let storeEpoch = try await ReplicaCatalog.header(of: newest, in: database.store).nodeID
+        var storeEpoch = newest.epoch ?? 0
+        if newest.epoch == nil { storeEpoch = try await ReplicaCatalog.header(of: newest, in: database.store).nodeID }
         let local = facts.copyTXID.map(String.init) ?? "unknown"
         log(
             database,
