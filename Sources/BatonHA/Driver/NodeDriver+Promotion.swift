@@ -171,12 +171,26 @@ extension NodeDriver {
             try LocalDatabase.createIfMissing(database.path)
             let replicator = try Replicator(
                 databasePath: database.path, store: database.store, options: options, log: logger(for: database))
-            // A kept copy may be ahead of the store: what it applied lately saves a snapshot.
-            if afterTXID > 0 { replicator.copyTail = promotionFacts[database.name]?.recent }
+            // A kept copy may be ahead of the store: what it applied lately (as a standby), or what it
+            // sealed and kept unconfirmed when it fenced itself (as this node's last term), saves a snapshot.
+            if afterTXID > 0 {
+                let facts = promotionFacts[database.name] ?? PromotionFacts()
+                let streamed = facts.recent.flatMap { $0.kept.isEmpty ? nil : $0 }
+                replicator.copyTail = streamed ?? ownUnconfirmedTransactions(database, epoch: facts.copyEpoch)
+            }
             replicators[database.name] = replicator
         } catch let error as BatonError where !error.message.contains(database.path) {
             throw BatonError(error.code, "\(database.path): \(error.message)")
         }
+    }
+
+    /// The transactions this node sealed under `epoch` (its own last term)
+    /// and kept aside unconfirmed when it stepped down; nil when none.
+    private func ownUnconfirmedTransactions(_ database: NodeDatabase, epoch: UInt64) -> RecentTransactions? {
+        guard epoch > 0, let names = try? FileSystem.list(database.stateDirectory) else { return nil }
+        let folders = names.filter { $0.hasPrefix("unconfirmed-") }.map { database.stateDirectory + "/" + $0 }
+        let recent = SealedTransactions.record(inFolders: folders, epoch: epoch)
+        return recent.kept.isEmpty ? nil : recent
     }
 
     /// Sealed files an earlier term left unconfirmed (a holder killed before
