@@ -31,6 +31,8 @@ public final class StandbyDatabase {
     /// The transactions this process applied lately, with the pages each
     /// wrote (a promotion seals those the store lacks from it).
     public private(set) var recent = RecentTransactions()
+    /// `recent`, kept across restarts.
+    private let recentFile: RecentTransactionsFile
 
     var statePath: String { directory + "/applied.json" }
     var redoPath: String { directory + "/redo.batch" }
@@ -43,13 +45,18 @@ public final class StandbyDatabase {
         self.path = path
         self.directory = directory
         self.log = log
+        recentFile = RecentTransactionsFile(path: directory + "/recent")
         try FileSystem.makeDirectories(directory)
         guard FileSystem.exists(path) else {
             try? FileSystem.remove(redoPath)
             try? FileSystem.remove(statePath)
+            recentFile.reset()
             return
         }
-        guard FileSystem.exists(statePath) else { return }
+        guard FileSystem.exists(statePath) else {
+            recentFile.reset()
+            return
+        }
         let recorded = try StandbyState(decoding: try LocalFile(statePath, .read).readAll(), path: statePath)
         let file = try LocalFile(path, .readWrite)
         self.file = file
@@ -71,10 +78,12 @@ public final class StandbyDatabase {
                 "\(path): the file's checksum \(LTXFileInfo.hex(table.databaseChecksum)) does not match the recorded \(LTXFileInfo.hex(expected.checksum)) at transaction \(expected.txid); its position is unknown"
             )
             try? FileSystem.remove(redoPath)
+            recentFile.reset()
             return
         }
         try record(expected)
         try? FileSystem.remove(redoPath)
+        recent = recentFile.load(endingAt: expected.txid, checksum: expected.checksum)
     }
 
     /// Closes the file.
@@ -101,6 +110,7 @@ public final class StandbyDatabase {
         file = opened
         table = scanned
         recent.reset()
+        recentFile.reset()
         try record(StandbyState(txid: txid, checksum: scanned.databaseChecksum, pageSize: pageSize, epoch: epoch))
         return scanned.databaseChecksum
     }
@@ -110,6 +120,7 @@ public final class StandbyDatabase {
         file = nil
         state = nil
         recent.reset()
+        recentFile.reset()
         try? FileSystem.remove(statePath)
         try? FileSystem.remove(redoPath)
     }
@@ -170,14 +181,15 @@ public final class StandbyDatabase {
                 txid: last.header.maxTXID, checksum: running.databaseChecksum, pageSize: current.pageSize,
                 epoch: last.header.nodeID))
         try FileSystem.remove(redoPath)
-        for transaction in decoded {
-            recent.record(
-                .init(
-                    minTXID: transaction.header.minTXID, maxTXID: transaction.header.maxTXID,
-                    pages: transaction.pages.map(\.0), preApplyChecksum: transaction.header.preApplyChecksum,
-                    postApplyChecksum: transaction.trailer.postApplyChecksum,
-                    timestampMilliseconds: transaction.header.timestampMilliseconds))
+        let entries = decoded.map { transaction in
+            RecentTransactions.Entry(
+                minTXID: transaction.header.minTXID, maxTXID: transaction.header.maxTXID,
+                pages: transaction.pages.map(\.0), preApplyChecksum: transaction.header.preApplyChecksum,
+                postApplyChecksum: transaction.trailer.postApplyChecksum,
+                timestampMilliseconds: transaction.header.timestampMilliseconds)
         }
+        for entry in entries { recent.record(entry) }
+        recentFile.append(entries, keeping: recent)
     }
 
     private func record(_ new: StandbyState) throws {

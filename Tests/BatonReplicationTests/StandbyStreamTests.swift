@@ -73,10 +73,22 @@ final class CollectingTap: TransactionTap {
         app.close()
         #expect(try rows(standbyPath) == (try rows(directory + "/app.db")))
 
-        // Reopening re-verifies the file against the record.
+        // Reopening re-verifies the file against the record, and keeps the record of what each
+        // transaction wrote (a promotion right after a restart seals the store's missing tail from it).
         standby.close()
         let reopened = try StandbyDatabase(path: standbyPath, directory: directory + "/standby-state")
         #expect(reopened.txid == replicator.sealedTXID)
+        #expect(reopened.recent.kept.count >= 30 && reopened.recent == standby.recent)
+        reopened.close()
+
+        // A record that no longer reaches the copy's position (a torn last line) is dropped.
+        let recentPath = directory + "/standby-state/recent"
+        let text = try LocalFile(recentPath, .read).readAll()
+        try FileSystem.writeAtomically(Array(text.dropLast(5)), to: recentPath)
+        let torn = try StandbyDatabase(path: standbyPath, directory: directory + "/standby-state")
+        #expect(torn.txid == replicator.sealedTXID)
+        #expect(torn.recent.kept.isEmpty)
+        #expect(!FileSystem.exists(recentPath))
     }
 
     /// An app database with a replicator streaming to a tap, and the store's state restored as standby.db.

@@ -212,6 +212,33 @@ def keys_of(path):
         return {row[0] for row in db.execute("SELECT key FROM writes")}
 
 
+def test_a_standby_promoted_after_a_restart_uploads_only_what_the_store_lacks(tmp_path):
+    # A restarted standby had forgotten which pages its last transactions wrote, so its promotion
+    # wrote a snapshot of the whole database (and the old holder's copy then looked diverged).
+    cluster = Cluster(tmp_path, f"file://{tmp_path}/replica", ttl="3s", replication="sync", batch_window="60s")
+    cluster.start()
+    try:
+        old, standby = named_standby(cluster)
+        acked = []
+        for i in range(10):
+            assert http("POST", f"{old.proxy}/write?key=w-{i}", body=b"")[0] == 200
+            acked.append(f"w-{i}")
+        standby.kill()
+        standby.start()
+        cluster.wait_streaming(standby)
+        wait_for(lambda: (old.status() or {}).get("syncStandby") == standby.name, 20, "the standby in sync again")
+        for i in range(10, 20):
+            assert http("POST", f"{old.proxy}/write?key=w-{i}", body=b"")[0] == 200
+            acked.append(f"w-{i}")
+        old.kill()
+        new = cluster.holder(timeout=30, among=[standby])
+        log = new.log_text()
+        assert "instead of a snapshot" in log and "writing a new snapshot" not in log, log[-3000:]
+        assert set(acked) <= keys(new.proxy)
+    finally:
+        cluster.stop()
+
+
 def timed_write(member, key):
     started = time.monotonic()
     status, text = http("POST", f"{member.proxy}/write?key={key}", timeout=30, body=b"")
