@@ -21,9 +21,9 @@ public enum PublishedHeaders {
     /// Where the segments are, under the replica's prefix.
     public static let prefix = "ltx-headers/"
     /// A segment is written once this many files are waiting...
-    static let publishEvery = 256
+    static let publishEvery = 64
     /// ...or once the oldest waiting file has waited this long.
-    static let publishMilliseconds: Int64 = 30_000
+    static let publishMilliseconds: Int64 = 10_000
     /// More segments than this are merged into one.
     static let segmentsBeforeMerge = 16
     /// A listing with this many headers unknown reads the segments first.

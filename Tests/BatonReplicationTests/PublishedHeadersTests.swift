@@ -35,7 +35,8 @@ import Testing
         replicator.close()
         app.close()
         let segments = try await files.list(prefix: PublishedHeaders.prefix)
-        #expect(segments.count == 2)  // 256 files, then the rest when replication stopped
+        // A segment every 64 files, merged four into one, and the rest when replication stopped.
+        #expect(segments.count >= 2 && segments.count <= 4)
 
         // Another machine: nothing of this replica in its cache.
         let elsewhere = CountingStore(files, displayURL: "file:///elsewhere/\(UInt64.random(in: 0...UInt64.max))")
