@@ -33,6 +33,8 @@ public final class StandbyDatabase {
     public private(set) var recent = RecentTransactions()
     /// `recent`, kept across restarts.
     private let recentFile: RecentTransactionsFile
+    /// Whether a WAL beside the copy was reported.
+    private var walReported = false
 
     var statePath: String { directory + "/applied.json" }
     var redoPath: String { directory + "/redo.batch" }
@@ -173,6 +175,7 @@ public final class StandbyDatabase {
             expectedTXID = header.maxTXID + 1
         }
         guard let last = decoded.last else { return }
+        reportForeignWAL()
         try FileSystem.writeAtomically(FramedBatch.encode(batch), to: redoPath)
         try write(decoded, to: file, pageSize: current.pageSize)
         table = running
@@ -190,6 +193,18 @@ public final class StandbyDatabase {
         }
         for entry in entries { recent.record(entry) }
         recentFile.append(entries, keeping: recent)
+    }
+
+    /// A copy is written page by page, never through SQLite: frames in a
+    /// WAL beside it mean something wrote to it through SQLite, and SQLite
+    /// would read them over the streamed pages (and checkpoint them into the
+    /// file). Said once per copy: the cause of a copy found corrupt later.
+    private func reportForeignWAL() {
+        guard !walReported, let wal = FileSystem.attributes(path + "-wal"), wal.size > 0 else { return }
+        walReported = true
+        log(
+            "\(path)-wal holds \(wal.size) bytes beside the standby copy: something wrote to the copy through SQLite, whose frames would be read over the streamed pages"
+        )
     }
 
     private func record(_ new: StandbyState) throws {

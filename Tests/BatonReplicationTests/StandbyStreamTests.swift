@@ -52,11 +52,16 @@ final class CollectingTap: TransactionTap {
         let standbyPath = directory + "/standby.db"
         let restored = try await Restorer(store: store).restore(
             to: standbyPath, target: .latest, integrity: .quick, force: false)
-        let standby = try StandbyDatabase(path: standbyPath, directory: directory + "/standby-state")
+        let logged = Mutex<[String]>([])
+        let standby = try StandbyDatabase(
+            path: standbyPath, directory: directory + "/standby-state",
+            log: { line in logged.withLock { $0.append(line) } })
         #expect(standby.txid == nil)
         try standby.adopt(txid: restored.txid, checksum: restored.checksum, epoch: 3)
 
         for round in 1...30 {
+            // Something writes a WAL beside the copy: said once, as the likely cause of a corrupt copy.
+            if round == 15 { try FileSystem.writeAtomically([1, 2, 3], to: standbyPath + "-wal") }
             try app.execute("INSERT INTO t(v) VALUES ('\(String(repeating: "y", count: round * 300))')")
             if round % 7 == 0 { try app.execute("DELETE FROM t WHERE id < \(round - 3)") }
             if round % 10 == 0 { try app.execute("VACUUM") }  // shrinks the database
@@ -66,6 +71,8 @@ final class CollectingTap: TransactionTap {
             try standby.apply(batch.map(\.ltx))
         }
         try await replicator.finish()
+        #expect(logged.withLock { $0.filter { $0.contains("-wal holds 3 bytes beside the standby copy") }.count } == 1)
+        try FileSystem.remove(standbyPath + "-wal")
         #expect(standby.txid == replicator.sealedTXID)
         #expect(standby.checksum == replicator.sealedChecksum)
         #expect(standby.epoch == 3)

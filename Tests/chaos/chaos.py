@@ -22,6 +22,7 @@ import datetime
 import json
 import os
 import random
+import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -132,6 +133,11 @@ def run(minutes, seed, fault_names, folder, ttl_seconds=10, interval=(5, 15), is
         return run_in(network, mounts, minutes, seed, fault_names, folder, ttl_seconds, interval, every)
     finally:
         for mount in mounts:
+            # The copies (diverged ones, unconfirmed files, standby records) outlive the tmpfs, for diagnosis.
+            try:
+                shutil.copytree(mount, mount.parent / "data-kept", dirs_exist_ok=True, ignore_dangling_symlinks=True)
+            except OSError as error:
+                print(f"chaos: could not keep {mount}: {error}", file=sys.stderr)
             subprocess.run(["umount", "-l", str(mount)], check=False, capture_output=True)
         if network:
             network.close()
