@@ -86,6 +86,9 @@ extension NodeDriver {
             }
         case .startReplicating(let after):
             do {
+                for database in node.databases where (after[database.name] ?? 0) > 0 {
+                    await recallOwnUnconfirmedTransactions(database)
+                }
                 // Every file is opened and checked before any database writes to the store.
                 for database in node.databases {
                     try openReplicator(database, afterTXID: after[database.name] ?? 0)
@@ -173,24 +176,27 @@ extension NodeDriver {
                 databasePath: database.path, store: database.store, options: options, log: logger(for: database))
             // A kept copy may be ahead of the store: what it applied lately (as a standby), or what it
             // sealed and kept unconfirmed when it fenced itself (as this node's last term), saves a snapshot.
-            if afterTXID > 0 {
-                let facts = promotionFacts[database.name] ?? PromotionFacts()
-                let streamed = facts.recent.flatMap { $0.kept.isEmpty ? nil : $0 }
-                replicator.copyTail = streamed ?? ownUnconfirmedTransactions(database, epoch: facts.copyEpoch)
-            }
+            if afterTXID > 0 { replicator.copyTail = promotionFacts[database.name]?.recent }
             replicators[database.name] = replicator
         } catch let error as BatonError where !error.message.contains(database.path) {
             throw BatonError(error.code, "\(database.path): \(error.message)")
         }
     }
 
-    /// The transactions this node sealed under `epoch` (its own last term)
-    /// and kept aside unconfirmed when it stepped down; nil when none.
-    private func ownUnconfirmedTransactions(_ database: NodeDatabase, epoch: UInt64) -> RecentTransactions? {
-        guard epoch > 0, let names = try? FileSystem.list(database.stateDirectory) else { return nil }
-        let folders = names.filter { $0.hasPrefix("unconfirmed-") }.map { database.stateDirectory + "/" + $0 }
-        let recent = SealedTransactions.record(inFolders: folders, epoch: epoch)
-        return recent.kept.isEmpty ? nil : recent
+    /// A copy with no record of the stream (this node held the baton last):
+    /// the transactions it sealed under the copy's epoch and the store never
+    /// confirmed (kept aside when it stepped down, or still pending) become
+    /// its record. Reads files: on a blocking-work thread.
+    private func recallOwnUnconfirmedTransactions(_ database: NodeDatabase) async {
+        let facts = promotionFacts[database.name] ?? PromotionFacts()
+        guard facts.recent?.kept.isEmpty ?? true, facts.copyEpoch > 0 else { return }
+        let (directory, epoch) = (database.stateDirectory, facts.copyEpoch)
+        let recent = try? await BlockingWork.run { () -> RecentTransactions in
+            let names = (try? FileSystem.list(directory)) ?? []
+            let folders = names.filter { $0.hasPrefix("unconfirmed-") || $0 == "pending" }.map { directory + "/" + $0 }
+            return SealedTransactions.record(inFolders: folders, epoch: epoch)
+        }
+        if let recent, !recent.kept.isEmpty { promotionFacts[database.name]?.recent = recent }
     }
 
     /// Sealed files an earlier term left unconfirmed (a holder killed before
