@@ -1,3 +1,4 @@
+import BatonSQLite
 import BatonSystem
 import Foundation
 import Testing
@@ -16,6 +17,28 @@ import Testing
     }
 
     func listing() throws -> [String] { try FileSystem.list(directory).sorted() }
+
+    @Test func aLeftoverWALIsFoldedIntoTheFile() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try FileSystem.makeDirectories(directory + "/live")
+        // A writer's files as a crash leaves them: the database, and a WAL holding its commits.
+        let writer = try SQLiteConnection(path: directory + "/live/app.db", create: true)
+        try writer.execute("PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0; CREATE TABLE t(v)")
+        for row in 1...20 { try writer.execute("INSERT INTO t VALUES (\(row))") }
+        for suffix in ["", "-wal"] {
+            let bytes = try LocalFile(directory + "/live/app.db" + suffix, .read).readAll()
+            try FileSystem.writeAtomically(bytes, to: directory + "/app.db" + suffix)
+        }
+        writer.close()
+        #expect((FileSystem.attributes(directory + "/app.db-wal")?.size ?? 0) > 0)
+
+        try LocalDatabase.foldWAL(directory + "/app.db")
+        #expect((FileSystem.attributes(directory + "/app.db-wal")?.size ?? 0) == 0)
+        // The file alone now holds every commit.
+        let reader = try SQLiteConnection(path: "file:\(directory)/app.db?immutable=1", readOnly: true, uri: true)
+        #expect(try reader.scalar("SELECT count(*) FROM t") == "20")
+        reader.close()
+    }
 
     @Test func copiesSetAsideInOneSecondAreAllKept() throws {
         defer { try? FileManager.default.removeItem(atPath: directory) }

@@ -12,8 +12,22 @@ enum LocalDatabase {
     static func foldWAL(_ path: String) throws {
         guard FileSystem.exists(path), let wal = FileSystem.attributes(path + "-wal") else { return }
         let connection = try SQLiteConnection(path: path)
-        defer { connection.close() }
-        if wal.size > 0 { _ = try connection.checkpoint(.truncate) }
+        do {
+            // A connection that has not read the file yet does not know it is in WAL mode, and
+            // its checkpoint silently does nothing (the chaos suite's corrupt copies: a holder's
+            // leftover WAL stayed beside the file, which was then written page by page).
+            _ = try connection.scalar("PRAGMA journal_mode")
+            if wal.size > 0, !(try connection.checkpoint(.truncate)).completed {
+                throw BatonError(.busy, "\(path): cannot fold its WAL into the file: another process has it open")
+            }
+        } catch {
+            connection.close()
+            throw error
+        }
+        connection.close()
+        if let left = FileSystem.attributes(path + "-wal"), left.size > 0 {
+            throw BatonError(.io, "\(path)-wal still holds \(left.size) bytes after folding it into the file")
+        }
     }
 
     /// Creates an empty database in WAL mode when there is none (a brand-new cluster).
