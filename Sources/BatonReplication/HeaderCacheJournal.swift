@@ -33,10 +33,7 @@ final class HeaderCacheJournal {
     static func open(path: String, store: String) throws -> (journal: HeaderCacheJournal, known: [Line]) {
         try FileSystem.makeDirectories(FileSystem.parent(of: path))
         let existing = FileSystem.exists(path) ? try LocalFile(path, .read).readAll() : []
-        let text = String(decoding: existing, as: UTF8.self)
-        var rows = text.split(separator: "\n", omittingEmptySubsequences: false)
-        // The last row is a partial line unless the file ends with a newline.
-        if !text.hasSuffix("\n") { rows.removeLast() }
+        let rows = TextLines.whole(existing)
         guard rows.first.map(String.init) == firstLine(store) else {
             let journal = try HeaderCacheJournal(path: path, store: store, lines: [])
             return (journal, [])
@@ -52,27 +49,21 @@ final class HeaderCacheJournal {
     private init(path: String, store: String, lines: [Line]) throws {
         var text = Self.firstLine(store) + "\n"
         for line in lines { text += Self.format(line) }
-        let temporary = FileSystem.temporaryPath(next: path)
-        do {
-            try LocalFile(temporary, .createNew).write(Array(text.utf8), at: 0)
-            try FileSystem.rename(temporary, to: path)
-        } catch {
-            try? FileSystem.remove(temporary)
-            throw error
-        }
+        try FileSystem.replaceUnsynced(path, with: Array(text.utf8))
         self.path = path
         file = try LocalFile(path, .readWrite)
         end = try file.size()
         self.lines = lines.count
     }
 
-    /// Appends one line (nothing, when the key or ETag cannot be written on one line).
-    func append(_ line: Line) throws {
-        guard Self.writable(line) else { return }
-        let bytes = Array(Self.format(line).utf8)
+    /// Appends lines in one write (leaving out those whose key or ETag cannot be written on one line).
+    func append(_ new: [Line]) throws {
+        let writable = new.filter(Self.writable)
+        guard !writable.isEmpty else { return }
+        let bytes = Array(writable.map(Self.format).joined().utf8)
         try file.write(bytes, at: end)
         end += Int64(bytes.count)
-        lines += 1
+        lines += writable.count
     }
 
     /// A journal with exactly `lines`, replacing this one's file (call when

@@ -1,6 +1,5 @@
 import BatonCore
 import BatonStore
-import Foundation
 
 /// The holder's side of `PublishedHeaders`: collects the headers of the
 /// files it uploads, writes them as a segment when enough wait or the oldest
@@ -77,7 +76,7 @@ final class HeaderPublisher {
         for segment in members { try await store.delete(segment.key, ifMatch: segment.etag) }
     }
 
-    /// Size tiers by powers of four (a segment of 256 lines is ~25 KB).
+    /// Size tiers by powers of four from 4 KiB (a segment of 64 lines is ~6 KB).
     static func tier(of size: Int64) -> Int {
         var tier = 0
         var bound: Int64 = 4096

@@ -5,15 +5,14 @@ import BatonSystem
 /// What the replica's LTX headers say, published in the store beside the
 /// files (`ltx-headers/<epoch>-<time>.txt`), so that a restore or a rebuild
 /// on any machine reads a few segments instead of one header per file
-/// (thousands of ranged reads: ~10 s for 1,600 files on an S3-compatible
-/// server on loopback).
+/// (a ranged read each, for thousands of files).
 ///
 /// Only a cache: an entry is used only while its file's ETag in the listing
 /// is the one it names, so a missing, stale or partial segment costs header
 /// reads, never a wrong epoch. The holder writes a segment of the files it
-/// uploaded every `publishEvery` files or `publishMilliseconds`, and merges the
-/// segments when there are more than `segmentsBeforeMerge`. Litestream and
-/// older Baton versions ignore the folder.
+/// uploaded every `publishEvery` files or `publishMilliseconds`, and merges
+/// segments of like size (`HeaderPublisher`). Litestream and older Baton
+/// versions ignore the folder.
 ///
 ///     baton-ltx-headers 1
 ///     <key> <etag> <epoch> <timestamp ms>
@@ -24,8 +23,6 @@ public enum PublishedHeaders {
     static let publishEvery = 64
     /// ...or once the oldest waiting file has waited this long.
     static let publishMilliseconds: Int64 = 10_000
-    /// More segments than this are merged into one.
-    static let segmentsBeforeMerge = 16
     /// A listing with this many headers unknown reads the segments first.
     static let worthReading = 8
     /// Segments larger than this are not read (a cache is not worth it).
@@ -50,18 +47,15 @@ public enum PublishedHeaders {
 
     /// The lines of a segment; nothing when it is not one, a torn last line dropped.
     static func decode(_ bytes: [UInt8]) -> [HeaderCacheJournal.Line] {
-        let text = String(decoding: bytes, as: UTF8.self)
-        var rows = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let rows = TextLines.whole(bytes)
         guard rows.first.map(String.init) == firstLine else { return [] }
-        if !text.hasSuffix("\n") { rows.removeLast() }
         return rows.dropFirst().compactMap(HeaderCacheJournal.parse)
     }
 
     /// Reads the segments `ReplicaHeaderCache.shared` has not read yet and
     /// remembers each line whose file is in `etags` (a listing: key → ETag)
-    /// with that same ETag. Returns how many entries it added.
-    @discardableResult
-    static func load(from store: any ObjectStore, etags: [String: String]) async throws -> Int {
+    /// with that same ETag.
+    static func load(from store: any ObjectStore, etags: [String: String]) async throws {
         let cache = ReplicaHeaderCache.shared
         let storeName = store.displayURL
         let segments = try await store.list(prefix: prefix).filter {
@@ -71,14 +65,12 @@ public enum PublishedHeaders {
             // A segment removed by a merge since the listing: its lines are in the merged one.
             (segment, try await store.fetch(segment.key)?.bytes ?? [])
         }
-        var added = 0
-        for (segment, bytes) in contents {
-            for line in decode(bytes) where etags[line.key] == line.etag {
-                if cache.entry(store: storeName, key: line.key, etag: line.etag) == nil { added += 1 }
-                cache.remember(line.entry, store: storeName, key: line.key, etag: line.etag)
+        // Parsing and the cache's file writes: on a blocking-work thread, not the lease's.
+        try await BlockingWork.run {
+            for (segment, bytes) in contents {
+                cache.remember(decode(bytes).filter { etags[$0.key] == $0.etag }, store: storeName)
+                cache.markRead(segment: segment.key, etag: segment.etag, store: storeName)
             }
-            cache.markRead(segment: segment.key, etag: segment.etag, store: storeName)
         }
-        return added
     }
 }

@@ -24,12 +24,7 @@ final class RecentTransactionsFile {
     /// The record the file holds, if it ends exactly at `txid` with `checksum`; otherwise empty (and the file emptied).
     func load(endingAt txid: UInt64, checksum: UInt64) -> RecentTransactions {
         var recent = RecentTransactions()
-        let bytes = (try? LocalFile(path, .read).readAll()) ?? []
-        let text = String(decoding: bytes, as: UTF8.self)
-        var rows = text.split(separator: "\n", omittingEmptySubsequences: false)
-        // The last row is empty after a whole last line, or a torn line.
-        if !rows.isEmpty { rows.removeLast() }
-        for row in rows {
+        for row in TextLines.whole((try? LocalFile(path, .read).readAll()) ?? []) {
             guard let entry = Self.parse(row) else {
                 recent.reset()
                 continue
@@ -76,7 +71,8 @@ final class RecentTransactionsFile {
         file = nil
         let text = recent.kept.map(Self.format).joined()
         do {
-            try FileSystem.writeAtomically(Array(text.utf8), to: path)
+            // A hint, rewritten on the standby's apply path: no fsync.
+            try FileSystem.replaceUnsynced(path, with: Array(text.utf8))
             end = Int64(text.utf8.count)
             lines = recent.kept.count
         } catch {

@@ -28,7 +28,7 @@ public enum ReplicaCatalog {
         }.prefix(PublishedHeaders.worthReading).count
         if unknown >= PublishedHeaders.worthReading {
             // Only a cache: a store without segments (or refusing them) costs the header reads below.
-            _ = try? await PublishedHeaders.load(from: store, etags: etags)
+            try? await PublishedHeaders.load(from: store, etags: etags)
         }
         return try await withHeaders(files, in: store, etags: etags, width: width)
     }

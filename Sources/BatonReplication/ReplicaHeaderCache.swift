@@ -56,18 +56,25 @@ public final class ReplicaHeaderCache: Sendable {
     /// Remembers the header of `key` in `store` with `etag` (and writes it
     /// to the store's file, if it has one).
     public func remember(_ entry: Entry, store: String, key: String, etag: String) {
+        remember([.init(key: key, etag: etag, entry: entry)], store: store)
+    }
+
+    /// Remembers several headers of `store` at once (one write to its file).
+    func remember(_ lines: [HeaderCacheJournal.Line], store: String) {
         state.withLock { state in
-            if let old = state.stores[store]?[key] {
-                if old.etag == etag && old.entry == entry { return }
-            } else if state.count >= capacity {
-                Self.startOver(&state)
-            }
-            state.stores[store, default: [:]][key] = Known(etag: etag, entry: entry)
-            if let journal = state.journals[store] {
-                // Only a cache: a file that cannot be written is given up, never an error.
-                do { try journal.append(.init(key: key, etag: etag, entry: entry)) } catch {
-                    state.journals[store] = nil
+            var new: [HeaderCacheJournal.Line] = []
+            for line in lines {
+                if let old = state.stores[store]?[line.key] {
+                    if old.etag == line.etag && old.entry == line.entry { continue }
+                } else if state.count >= capacity {
+                    Self.startOver(&state)
                 }
+                state.stores[store, default: [:]][line.key] = Known(etag: line.etag, entry: line.entry)
+                new.append(line)
+            }
+            if let journal = state.journals[store], !new.isEmpty {
+                // Only a cache: a file that cannot be written is given up, never an error.
+                do { try journal.append(new) } catch { state.journals[store] = nil }
             }
         }
     }

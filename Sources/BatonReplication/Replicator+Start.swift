@@ -41,7 +41,13 @@ extension Replicator {
         }
         ownStats.txid = latest.maxTXID
         if let snapshot = files.filter({ $0.level == LTXFileInfo.snapshotLevel }).max(by: { $0.maxTXID < $1.maxTXID }) {
-            lastSnapshotMilliseconds = try await ReplicaCatalog.header(of: snapshot, in: store).timestampMilliseconds
+            // Known when the listing read the headers (HA); one ranged read otherwise.
+            if let known = snapshot.timestampMilliseconds {
+                lastSnapshotMilliseconds = known
+            } else {
+                let header = try await ReplicaCatalog.header(of: snapshot, in: store)
+                lastSnapshotMilliseconds = header.timestampMilliseconds
+            }
         }
         let trailer = try await ReplicaCatalog.trailer(of: latest, in: store)
         if let recent = copyTail, !latestHeader.hasNoChecksum {

@@ -94,12 +94,27 @@ public enum FileSystem {
 
     /// Writes `bytes` to `path` atomically: temp file, fsync, rename, fsync the directory.
     public static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
+        try replace(path, with: bytes, sync: true)
+    }
+
+    /// Replaces `path` whole by a rename, with no fsync of the file or its
+    /// folder: for caches and hints, where a crash may lose the new content
+    /// but never leaves half of it.
+    public static func replaceUnsynced(_ path: String, with bytes: [UInt8]) throws {
+        try replace(path, with: bytes, sync: false)
+    }
+
+    private static func replace(_ path: String, with bytes: [UInt8], sync: Bool) throws {
         let temporary = temporaryPath(next: path)
         do {
             let file = try LocalFile(temporary, .createNew)
             try file.write(bytes, at: 0)
-            try file.sync()
-            try rename(temporary, to: path)
+            if sync {
+                try file.sync()
+                try rename(temporary, to: path)
+            } else if Glibc.rename(temporary, path) != 0 {
+                throw LocalFile.error("cannot rename to", path)
+            }
         } catch {
             try? remove(temporary)
             throw error

@@ -148,6 +148,7 @@ extension NodeDriver {
         guard let newest = files.max(by: { ($0.maxTXID, -$0.level) < ($1.maxTXID, -$1.level) }) else {
             return .inspected(database: database.name, local: copy, store: nil)
         }
+        // The listing read the headers: the epoch is known unless the cache gave up on it.
         var storeEpoch = newest.epoch ?? 0
         if newest.epoch == nil { storeEpoch = try await ReplicaCatalog.header(of: newest, in: database.store).nodeID }
         let local = facts.copyTXID.map(String.init) ?? "unknown"
