@@ -1,5 +1,4 @@
 import BatonCore
-import BatonSQLite
 import BatonStore
 import BatonSystem
 import Foundation
@@ -18,22 +17,10 @@ import Testing
 
     @Test func anotherMachineRestoresWithoutReadingOneHeaderPerFile() async throws {
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        try FileSystem.makeDirectories(directory)
-        let app = try SQLiteConnection(path: directory + "/app.db", create: true)
-        try app.execute("PRAGMA journal_mode=WAL; CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)")
         let files = FileStore(root: directory + "/replica")
         var options = ReplicatorOptions()
-        options.batchWindowMilliseconds = 0
         options.compactionIntervalsMilliseconds = []
-        let replicator = try Replicator(databasePath: directory + "/app.db", store: files, options: options)
-        try await replicator.start()
-        for round in 1...300 {
-            try app.execute("INSERT INTO t(v) VALUES ('\(round)')")
-            try await replicator.step()
-        }
-        try await replicator.finish()
-        replicator.close()
-        app.close()
+        try await replicateSingleWrites(in: directory, to: files, writes: 300, options: options)
         let segments = try await files.list(prefix: PublishedHeaders.prefix)
         // A segment every 64 files, merged four into one, and the rest when replication stopped.
         #expect(segments.count >= 2 && segments.count <= 4)

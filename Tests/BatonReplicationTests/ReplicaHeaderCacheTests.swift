@@ -1,6 +1,5 @@
 import BatonCore
 import BatonReplication
-import BatonSQLite
 import BatonStore
 import BatonSystem
 import Synchronization
@@ -17,21 +16,8 @@ import Testing
     let directory = "/tmp/baton-headers-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
 
     @Test func headersAreReadOnceAndAgainOnlyForAReplacedFile() async throws {
-        try FileSystem.makeDirectories(directory)
-        let app = try SQLiteConnection(path: directory + "/app.db", create: true)
-        try app.execute("PRAGMA journal_mode=WAL; CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)")
         let files = FileStore(root: directory + "/replica")
-        var options = ReplicatorOptions()
-        options.batchWindowMilliseconds = 0
-        let replicator = try Replicator(databasePath: directory + "/app.db", store: files, options: options)
-        try await replicator.start()
-        for round in 1...5 {
-            try app.execute("INSERT INTO t(v) VALUES ('\(round)')")
-            try await replicator.step()
-        }
-        try await replicator.finish()
-        replicator.close()
-        app.close()
+        try await replicateSingleWrites(in: directory, to: files, writes: 5)
 
         // Uploaded by this process: what each header says is known already.
         let uploaded = CountingStore(files)

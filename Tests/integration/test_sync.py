@@ -127,6 +127,16 @@ def named_standby(cluster):
     return holder, standby
 
 
+def write_acknowledged(member, numbers):
+    """Writes `w-<n>` for each number through `member`'s proxy; each must be acknowledged. Returns the keys."""
+    keys_written = []
+    for i in numbers:
+        status, text = http("POST", f"{member.proxy}/write?key=w-{i}", body=b"")
+        assert status == 200, text
+        keys_written.append(f"w-{i}")
+    return keys_written
+
+
 def test_a_crashed_holder_that_restarts_at_once_leaves_the_baton_to_the_in_sync_standby(tmp_path):
     # Found by the chaos suite: writes the in-sync standby had confirmed (the store lagged them) were lost
     # when the crashed holder restarted before its lease expired, took the baton back as its old holder,
@@ -135,11 +145,7 @@ def test_a_crashed_holder_that_restarts_at_once_leaves_the_baton_to_the_in_sync_
     cluster.start()
     try:
         old, standby = named_standby(cluster)
-        acked = []
-        for i in range(20):
-            status, text = http("POST", f"{old.proxy}/write?key=w-{i}", body=b"")
-            assert status == 200, text
-            acked.append(f"w-{i}")
+        acked = write_acknowledged(old, range(20))
         old.kill()
         # The standby is slow to act (frozen) while the old holder restarts and its lease expires:
         # the old holder must leave the baton to it all the same.
@@ -169,11 +175,7 @@ def test_a_takeover_that_fails_keeps_the_baton_for_the_in_sync_standby(tmp_path)
     blocker = None
     try:
         old, standby = named_standby(cluster)
-        acked = []
-        for i in range(20):
-            status, text = http("POST", f"{old.proxy}/write?key=w-{i}", body=b"")
-            assert status == 200, text
-            acked.append(f"w-{i}")
+        acked = write_acknowledged(old, range(20))
         # Every promotion of the standby fails before it writes to the store: a file stands where
         # its replicator keeps the files it seals.
         blocker = standby.db.parent / (standby.db.name + "-baton") / "pending"
@@ -219,17 +221,12 @@ def test_a_standby_promoted_after_a_restart_uploads_only_what_the_store_lacks(tm
     cluster.start()
     try:
         old, standby = named_standby(cluster)
-        acked = []
-        for i in range(10):
-            assert http("POST", f"{old.proxy}/write?key=w-{i}", body=b"")[0] == 200
-            acked.append(f"w-{i}")
+        acked = write_acknowledged(old, range(10))
         standby.kill()
         standby.start()
         cluster.wait_streaming(standby)
         wait_for(lambda: (old.status() or {}).get("syncStandby") == standby.name, 20, "the standby in sync again")
-        for i in range(10, 20):
-            assert http("POST", f"{old.proxy}/write?key=w-{i}", body=b"")[0] == 200
-            acked.append(f"w-{i}")
+        acked += write_acknowledged(old, range(10, 20))
         old.kill()
         new = cluster.holder(timeout=30, among=[standby])
         log = new.log_text()
