@@ -27,6 +27,9 @@ public struct BatonError: Error, CustomStringConvertible, Sendable {
         case busy
         /// A request or input is larger than the configured limit.
         case tooLarge
+        /// A copy was written by something other than the history it follows
+        /// (kept aside, never applied to or served).
+        case diverged
     }
 
     /// The kind of failure.

@@ -33,9 +33,6 @@ public final class StandbyDatabase {
     public private(set) var recent = RecentTransactions()
     /// `recent`, kept across restarts.
     private let recentFile: RecentTransactionsFile
-    /// Whether a WAL beside the copy was reported.
-    private var walReported = false
-
     var statePath: String { directory + "/applied.json" }
     var redoPath: String { directory + "/redo.batch" }
 
@@ -175,7 +172,7 @@ public final class StandbyDatabase {
             expectedTXID = header.maxTXID + 1
         }
         guard let last = decoded.last else { return }
-        reportForeignWAL()
+        try refuseForeignWAL()
         try FileSystem.writeAtomically(FramedBatch.encode(batch), to: redoPath)
         try write(decoded, to: file, pageSize: current.pageSize)
         table = running
@@ -196,13 +193,14 @@ public final class StandbyDatabase {
     }
 
     /// A copy is written page by page, never through SQLite: frames in a
-    /// WAL beside it mean something wrote to it through SQLite, and SQLite
-    /// would read them over the streamed pages (and checkpoint them into the
-    /// file). Said once per copy: the cause of a copy found corrupt later.
-    private func reportForeignWAL() {
-        guard !walReported, let wal = FileSystem.attributes(path + "-wal"), wal.size > 0 else { return }
-        walReported = true
-        log(
+    /// WAL beside it mean something wrote to it through SQLite (a killed
+    /// holder's app, a stray writer), and SQLite would read them over the
+    /// streamed pages. Such a copy follows no history: refused, so that it is
+    /// kept aside with its WAL (those writes are not thrown away) and rebuilt.
+    private func refuseForeignWAL() throws {
+        guard let wal = FileSystem.attributes(path + "-wal"), wal.size > 0 else { return }
+        throw BatonError(
+            .diverged,
             "\(path)-wal holds \(wal.size) bytes beside the standby copy: something wrote to the copy through SQLite, whose frames would be read over the streamed pages"
         )
     }

@@ -200,6 +200,44 @@ def test_an_old_holder_keeps_its_diverged_copy_and_rejoins(tmp_path, group):
         cluster.stop()
 
 
+def test_a_standby_copy_written_through_sqlite_is_kept_aside_with_its_wal_and_rebuilt(tmp_path):
+    # The chaos suite lost acknowledged writes this way: a WAL left beside a standby's copy (there, a killed
+    # holder's app) was read by SQLite over the streamed pages, and the copy promoted later was corrupt. A copy
+    # with a foreign WAL follows no history: the standby refuses to apply to it, keeps it aside with its WAL
+    # (what the stray writer wrote is not thrown away) and rebuilds.
+    cluster = Cluster(tmp_path, f"file://{tmp_path}/replica", ttl="3s")
+    cluster.start()
+    try:
+        holder = cluster.holder()
+        standby = cluster["b" if holder.name == "a" else "a"]
+        cluster.wait_streaming(standby)
+        for i in range(5):
+            assert http("POST", f"{holder.proxy}/write?key=before-{i}", body=b"")[0] == 200
+        cluster.wait_caught_up(standby, holder)
+        # A stray writer commits into the standby's copy through SQLite and is killed: its WAL stays.
+        stray = ("import os, sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
+                 "c.execute(\"INSERT INTO writes(key) VALUES ('stray')\"); c.commit(); os.kill(os.getpid(), 9)")
+        subprocess.run(["python3", "-c", stray, str(standby.db)], timeout=10)
+        assert os.path.getsize(f"{standby.db}-wal") > 0
+        for i in range(5):
+            assert http("POST", f"{holder.proxy}/write?key=after-{i}", body=b"")[0] == 200
+        wait_for(lambda: "kept the diverged copy" in standby.log_text(), 30, "the copy kept aside")
+        cluster.wait_caught_up(standby, holder)
+        time.sleep(0.5)
+        assert checksum_of(standby.db) == checksum_of(holder.db)
+        log = standby.log_text()
+        assert "-wal holds" in log and "beside the standby copy" in log, log
+        aside = sorted(standby.db.parent.glob(standby.db.name + ".diverged-*"))
+        assert [p.name for p in aside if not p.name.endswith(("-wal", "-shm"))], aside
+        copy = sqlite3.connect(f"file:{aside[0]}?mode=ro", uri=True)
+        kept = {row[0] for row in copy.execute("SELECT key FROM writes")}
+        copy.close()
+        assert "stray" in kept and {f"before-{i}" for i in range(5)} <= kept
+        assert "stray" not in checksum_of(standby.db)[0]
+    finally:
+        cluster.stop()
+
+
 def test_a_standby_ahead_of_the_store_takes_over_without_a_snapshot_and_the_old_holder_rejoins(tmp_path):
     # The store lags the stream (a long batch window). The promoted standby seals the transactions the store
     # lacks, from its copy, as one file under its epoch (it once wrote the whole database as a snapshot under

@@ -103,6 +103,11 @@ struct StandbyFollower: Sendable {
                             readable = true
                         }
                     }
+                } catch let error as BatonError where error.code == .diverged {
+                    // Something else wrote to the copy: kept aside with what it wrote, then rebuilt.
+                    log("refused to apply the holder's transactions: \(error.message)")
+                    try await rebuild(keepAside: true, epoch: epoch, epochStart: epochStart)
+                    return 0
                 } catch let error as BatonError
                     where [.checksumMismatch, .gap, .corrupt].contains(error.code)
                 {
