@@ -76,9 +76,8 @@ public struct RestorePlan: Equatable, Sendable {
     /// starts known from elsewhere.
     public static func fenced(_ files: [LTXFileInfo], epochStarts: [UInt64: UInt64] = [:]) -> [LTXFileInfo] {
         var starts = epochStarts.filter { $0.key > 0 }
-        for file in files where file.level == 0 || file.level == LTXFileInfo.snapshotLevel {
-            guard let epoch = file.epoch, epoch > 0 else { continue }
-            let start = file.isSnapshot ? file.maxTXID : file.minTXID
+        for (epoch, written) in Dictionary(grouping: files, by: { $0.epoch ?? 0 }) where epoch > 0 {
+            guard let start = EpochStart.first(of: written) else { continue }
             starts[epoch] = min(starts[epoch] ?? .max, start)
         }
         guard starts.count > 1 else { return files }
@@ -86,6 +85,18 @@ public struct RestorePlan: Equatable, Sendable {
             guard let epoch = file.epoch else { return true }
             return !starts.contains { other, start in other > epoch && start <= file.maxTXID }
         }
+    }
+
+    /// How far `files` continue `position` without a hole (segments and
+    /// compactions; the furthest file at each step).
+    public static func reach(from position: UInt64, over files: [LTXFileInfo]) -> UInt64 {
+        var furthestFrom: [UInt64: UInt64] = [:]
+        for file in files where !file.isSnapshot {
+            furthestFrom[file.minTXID] = max(furthestFrom[file.minTXID] ?? 0, file.maxTXID)
+        }
+        var reached = position
+        while let next = furthestFrom[reached + 1], next > reached { reached = next }
+        return reached
     }
 
     /// The fewest files that continue from `start` to exactly `end`: a

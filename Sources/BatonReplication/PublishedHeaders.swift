@@ -54,8 +54,9 @@ public enum PublishedHeaders {
 
     /// Reads the segments `ReplicaHeaderCache.shared` has not read yet and
     /// remembers each line whose file is in `etags` (a listing: key → ETag)
-    /// with that same ETag.
-    static func load(from store: any ObjectStore, etags: [String: String]) async throws {
+    /// with that same ETag; every line when `etags` is nil (a partial
+    /// listing: an entry is used only for a file listed with its ETag).
+    static func load(from store: any ObjectStore, etags: [String: String]?) async throws {
         let cache = ReplicaHeaderCache.shared
         let storeName = store.displayURL
         let segments = try await store.list(prefix: prefix).filter {
@@ -68,7 +69,9 @@ public enum PublishedHeaders {
         // Parsing and the cache's file writes: on a blocking-work thread, not the lease's.
         try await BlockingWork.run {
             for (segment, bytes) in contents {
-                cache.remember(decode(bytes).filter { etags[$0.key] == $0.etag }, store: storeName)
+                let lines = decode(bytes)
+                cache.remember(
+                    etags.map { etags in lines.filter { etags[$0.key] == $0.etag } } ?? lines, store: storeName)
                 cache.markRead(segment: segment.key, etag: segment.etag, store: storeName)
             }
         }

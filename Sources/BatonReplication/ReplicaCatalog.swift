@@ -33,13 +33,12 @@ public enum ReplicaCatalog {
         return try await withHeaders(files, in: store, etags: etags, width: width)
     }
 
-    /// Every LTX file a restore would consider: headers read (mostly from
-    /// the published segments and this process's cache), and the files a
-    /// deposed holder uploaded after a newer epoch had started left out.
-    /// What a new holder continues from: a late upload of a deposed holder
-    /// may end past the live history, and is not the store's position.
+    /// The files a restore of the newest state would consider (`newest`),
+    /// without those a deposed holder uploaded after a newer epoch had
+    /// started. What a new holder continues from: a late upload of a deposed
+    /// holder may end past the live history, and is not the store's position.
     public static func liveFiles(in store: any ObjectStore) async throws -> [LTXFileInfo] {
-        RestorePlan.fenced(try await files(in: store, headers: true))
+        try await newest(in: store).live
     }
 
     /// How many header reads a listing has in flight at once.

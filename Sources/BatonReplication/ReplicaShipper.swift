@@ -25,6 +25,8 @@ public final class ReplicaShipper: @unchecked Sendable {
     let counters = Mutex(Counters())
     /// Publishes the uploaded files' headers for restores elsewhere.
     let headers: HeaderPublisher
+    /// Whether this epoch's start is marked in the store (HA: before its first file).
+    var epochMarked = false
 
     /// What has been shipped (read from any task).
     struct Counters {
@@ -62,6 +64,10 @@ public final class ReplicaShipper: @unchecked Sendable {
 
     /// Sends the sealed files waiting locally, in order, and counts them.
     func sendPending(now: Int64 = Replicator.nowMilliseconds()) async throws -> Int {
+        if options.epoch > 0, !epochMarked, let start = EpochStart.first(of: try pending.files()) {
+            try await EpochMarkers.mark(EpochStart(epoch: options.epoch, txid: start), in: store)
+            epochMarked = true
+        }
         let sent = try await pending.upload(to: store)
         headers.add(sent.headers, now: now)
         levelZeroSinceCompaction += sent.levelZero

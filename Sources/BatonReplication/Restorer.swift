@@ -31,15 +31,8 @@ public struct Restorer {
             }
         }
         let started = MonotonicClock.now()
-        // Headers give timestamps and the writers' epochs (fencing deposed holders' files).
-        let files = try await ReplicaCatalog.files(in: store, headers: true)
+        let plan = try await self.plan(target, epochStarts: epochStarts)
         let listed = MonotonicClock.now()
-        let plan: RestorePlan
-        do {
-            plan = try RestorePlan.make(files: files, target: target, epochStarts: epochStarts)
-        } catch let error as BatonError {
-            throw BatonError(error.code, "\(store.displayURL): \(error.message)")
-        }
 
         let directory = FileSystem.parent(of: output)
         try FileSystem.makeDirectories(directory)
@@ -57,6 +50,31 @@ public struct Restorer {
         } catch {
             try? FileSystem.remove(temporary)
             throw error
+        }
+    }
+
+    /// The files to apply. Headers give timestamps and the writers' epochs
+    /// (fencing deposed holders' files). The newest state is planned from a
+    /// partial listing when the replica allows it, and from the whole one
+    /// when that plan fails.
+    private func plan(_ target: RestorePlan.Target, epochStarts: [UInt64: UInt64]) async throws -> RestorePlan {
+        do {
+            let markers = try await EpochMarkers.load(from: store)
+            let starts = epochStarts.merging(markers, uniquingKeysWith: min)
+            var listing: ReplicaCatalog.Newest?
+            if target == .latest {
+                let newest = try await ReplicaCatalog.newest(in: store, markers: markers)
+                if newest.listedWhole {
+                    listing = newest
+                } else if let plan = try? RestorePlan.make(files: newest.files, target: target, epochStarts: starts) {
+                    return plan
+                }
+            }
+            var whole = listing
+            if whole == nil { whole = try await ReplicaCatalog.whole(in: store, epochStarts: markers) }
+            return try RestorePlan.make(files: whole?.files ?? [], target: target, epochStarts: starts)
+        } catch let error as BatonError {
+            throw BatonError(error.code, "\(store.displayURL): \(error.message)")
         }
     }
 

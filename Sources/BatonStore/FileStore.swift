@@ -63,8 +63,14 @@ public struct FileStore: ObjectStore {
     }
 
     /// Lists objects recursively; temporary files are skipped.
-    public func list(prefix: String) async throws -> [ObjectInfo] {
-        try await BlockingWork.run { [self] in try counted("list") { try listFiles(prefix: prefix) } }
+    public func list(prefix: String, startAfter: String?) async throws -> [ObjectInfo] {
+        try await BlockingWork.run { [self] in
+            try counted("list") {
+                let all = try listFiles(prefix: prefix)
+                guard let startAfter else { return all }
+                return all.filter { $0.key > startAfter }
+            }
+        }
     }
 
     private func listFiles(prefix: String) throws -> [ObjectInfo] {

@@ -7,8 +7,9 @@ public protocol ObjectStore: Sendable {
     /// The store's URL, for messages.
     var displayURL: String { get }
 
-    /// Every object whose key starts with `prefix`.
-    func list(prefix: String) async throws -> [ObjectInfo]
+    /// Every object whose key starts with `prefix` and, when `startAfter` is
+    /// given, sorts after it (S3's `start-after`), in key order.
+    func list(prefix: String, startAfter: String?) async throws -> [ObjectInfo]
 
     /// The whole object; throws `notFound` if it does not exist.
     func get(_ key: String) async throws -> [UInt8]
@@ -46,6 +47,11 @@ public protocol ObjectStore: Sendable {
 }
 
 extension ObjectStore {
+    /// Every object whose key starts with `prefix`, in key order.
+    public func list(prefix: String) async throws -> [ObjectInfo] {
+        try await list(prefix: prefix, startAfter: nil)
+    }
+
     /// Three requests: a listing for the ETag, the object, the store's clock.
     public func fetch(_ key: String) async throws -> FetchedObject? {
         guard let object = try await list(prefix: key).first(where: { $0.key == key }) else { return nil }

@@ -55,6 +55,15 @@ import Testing
         let plan = try RestorePlan.make(files: files, target: .txid(2))
         #expect(plan.files == [file(9, 1, 1), file(0, 2, 2)])
     }
+
+    @Test func reachFollowsContiguousFilesOnlyAndStopsAtAHole() {
+        let files = [file(1, 11, 20), file(1, 21, 40), file(1, 41, 41), file(1, 50, 60), file(9, 1, 70)]
+        #expect(RestorePlan.reach(from: 10, over: files) == 41)
+        // The furthest file at each step; a position nothing continues stays where it is.
+        #expect(RestorePlan.reach(from: 10, over: files + [file(1, 11, 45)]) == 45)
+        #expect(RestorePlan.reach(from: 41, over: files) == 41)
+        #expect(RestorePlan.reach(from: 0, over: []) == 0)
+    }
 }
 
 @Suite struct EpochFencingTests {

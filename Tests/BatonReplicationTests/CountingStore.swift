@@ -2,10 +2,10 @@ import BatonStore
 import Synchronization
 
 /// Passes everything to a store and counts the reads: ranged ones (header
-/// reads) and whole-file ones (`get` and `localCopy`, i.e. downloads).
+/// reads), whole-file ones (`get` and `localCopy`, i.e. downloads) and listed keys.
 final class CountingStore: ObjectStore {
     private let base: any ObjectStore
-    private let counts = Mutex((ranged: 0, whole: 0))
+    private let counts = Mutex((ranged: 0, whole: 0, listed: 0))
     private let name: String?
 
     /// Counts for `base`; a `displayURL` of its own makes it another machine's
@@ -17,11 +17,17 @@ final class CountingStore: ObjectStore {
 
     /// Ranged reads so far.
     var rangedReads: Int { counts.withLock { $0.ranged } }
+    /// Keys the listings returned so far.
+    var listedKeys: Int { counts.withLock { $0.listed } }
     /// Whole-file reads so far.
     var downloads: Int { counts.withLock { $0.whole } }
     var displayURL: String { name ?? base.displayURL }
 
-    func list(prefix: String) async throws -> [ObjectInfo] { try await base.list(prefix: prefix) }
+    func list(prefix: String, startAfter: String?) async throws -> [ObjectInfo] {
+        let listed = try await base.list(prefix: prefix, startAfter: startAfter)
+        counts.withLock { $0.listed += listed.count }
+        return listed
+    }
     func get(_ key: String) async throws -> [UInt8] {
         counts.withLock { $0.whole += 1 }
         return try await base.get(key)

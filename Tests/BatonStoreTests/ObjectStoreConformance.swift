@@ -27,6 +27,11 @@ enum ObjectStoreConformance {
         #expect(listed.map(\.key) == ["ltx/0/a.ltx", "ltx/9/b.ltx"])
         #expect(listed.map(\.size) == [3, 200])
         #expect(try await store.list(prefix: "").count == 3)
+        // Only what sorts after `startAfter` (a key's own prefix sorts before it).
+        #expect(
+            try await store.list(prefix: "ltx/", startAfter: "ltx/0/a").map(\.key) == ["ltx/0/a.ltx", "ltx/9/b.ltx"])
+        #expect(try await store.list(prefix: "ltx/", startAfter: "ltx/0/a.ltx").map(\.key) == ["ltx/9/b.ltx"])
+        #expect(try await store.list(prefix: "ltx/0/", startAfter: "ltx/0/a.ltx").isEmpty)
         try await store.put("ltx/0/a.ltx", data: [9], condition: .none)
         #expect(try await store.get("ltx/0/a.ltx") == [9])
         try await store.delete("ltx/0/a.ltx", ifMatch: nil)

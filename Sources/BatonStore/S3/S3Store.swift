@@ -31,14 +31,18 @@ public final class S3Store: ObjectStore, @unchecked Sendable {
     // MARK: ObjectStore
 
     /// Lists with ListObjectsV2, following continuation tokens.
-    public func list(prefix: String) async throws -> [ObjectInfo] {
+    public func list(prefix: String, startAfter: String?) async throws -> [ObjectInfo] {
         let fullPrefix = configuration.objectKey(prefix)
         let strip = configuration.prefix.isEmpty ? 0 : configuration.prefix.count + 1
         var results: [ObjectInfo] = []
         var token: String?
         repeat {
             var query = [("list-type", "2"), ("prefix", fullPrefix)]
-            if let token { query.append(("continuation-token", token)) }
+            if let token {
+                query.append(("continuation-token", token))
+            } else if let startAfter {
+                query.append(("start-after", configuration.objectKey(startAfter)))
+            }
             let response = try await send(S3Request(method: "GET", objectKey: nil, query: query, kind: "list"))
             let xml = String(decoding: response.body, as: UTF8.self)
             for block in S3XML.values("Contents", in: xml) {

@@ -47,9 +47,9 @@ final class FaultyStore: ObjectStore {
 
     var displayURL: String { base.displayURL }
 
-    func list(prefix: String) async throws -> [ObjectInfo] {
+    func list(prefix: String, startAfter: String?) async throws -> [ObjectInfo] {
         try faults.check(prefix)
-        return try await base.list(prefix: prefix)
+        return try await base.list(prefix: prefix, startAfter: startAfter)
     }
 
     func get(_ key: String) async throws -> [UInt8] {

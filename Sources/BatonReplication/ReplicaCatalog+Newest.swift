@@ -1,0 +1,86 @@
+import BatonCore
+import BatonStore
+
+extension ReplicaCatalog {
+    /// What a replica's newest state is made of, found without listing its
+    /// whole history: the snapshots, then each compaction level from the
+    /// highest down and level 0 last, each listed only from where the live
+    /// files above it reach (S3's `start-after`). A replica keeps every
+    /// level-0 file for its retention window, tens of thousands of keys,
+    /// while its newest state needs the few after the last compactions.
+    /// Fencing needs every epoch's start, which the `epochs/` markers give;
+    /// a replica with files of an unmarked epoch (written before markers) is
+    /// listed whole. Headers are read for every file returned.
+    public struct Newest: Sendable {
+        /// The files listed (not fenced), with their headers.
+        public var files: [LTXFileInfo]
+        /// Where each marked epoch starts.
+        public var epochStarts: [UInt64: UInt64]
+        /// Whether the whole replica was listed.
+        public var listedWhole: Bool
+
+        /// The files a deposed holder did not write too late.
+        public var live: [LTXFileInfo] { RestorePlan.fenced(files, epochStarts: epochStarts) }
+    }
+
+    /// The files a restore of the newest state (and a new holder) needs; see
+    /// `Newest`. `markers`: the `epochs/` markers, when already read.
+    public static func newest(in store: any ObjectStore, markers: [UInt64: UInt64]? = nil) async throws -> Newest {
+        var starts = markers ?? [:]
+        if markers == nil { starts = try await EpochMarkers.load(from: store) }
+        if !starts.isEmpty, let partial = try await levelByLevel(in: store, epochStarts: starts) {
+            return Newest(files: partial, epochStarts: starts, listedWhole: false)
+        }
+        return try await whole(in: store, epochStarts: starts)
+    }
+
+    /// Every file, with headers, and the markers given.
+    static func whole(in store: any ObjectStore, epochStarts: [UInt64: UInt64]) async throws -> Newest {
+        Newest(files: try await files(in: store, headers: true), epochStarts: epochStarts, listedWhole: true)
+    }
+
+    /// The partial listing; nil when a listed file's epoch is not marked or
+    /// no live snapshot is listed (the whole listing decides then).
+    private static func levelByLevel(in store: any ObjectStore, epochStarts: [UInt64: UInt64]) async throws
+        -> [LTXFileInfo]?
+    {
+        var listed = try await level(LTXFileInfo.snapshotLevel, after: nil, in: store)
+        guard marked(listed, epochStarts),
+            let base = RestorePlan.fenced(listed, epochStarts: epochStarts).map(\.maxTXID).max()
+        else { return nil }
+        var reach = base
+        for number in (0..<LTXFileInfo.snapshotLevel).reversed() {
+            let found = try await level(number, after: reach, in: store)
+            guard marked(found, epochStarts) else { return nil }
+            listed += found
+            reach = RestorePlan.reach(from: reach, over: RestorePlan.fenced(found, epochStarts: epochStarts))
+        }
+        return listed.sorted()
+    }
+
+    /// One level's files whose first transaction is at or after `after`, with headers.
+    private static func level(_ number: Int, after: UInt64?, in store: any ObjectStore) async throws -> [LTXFileInfo] {
+        let prefix = "ltx/\(number)/"
+        var files: [LTXFileInfo] = []
+        var etags: [String: String] = [:]
+        for object in try await store.list(prefix: prefix, startAfter: after.map { prefix + LTXFileInfo.hex($0) }) {
+            guard let info = LTXFileInfo(key: object.key, size: object.size) else { continue }
+            files.append(info)
+            etags[info.key] = object.etag
+        }
+        let cache = ReplicaHeaderCache.shared
+        let unknown = files.filter { file in
+            etags[file.key].map { cache.entry(store: store.displayURL, key: file.key, etag: $0) == nil } ?? true
+        }.count
+        if unknown >= PublishedHeaders.worthReading {
+            // Only a cache: a store without segments (or refusing them) costs the header reads below.
+            try? await PublishedHeaders.load(from: store, etags: nil)
+        }
+        return try await withHeaders(files, in: store, etags: etags)
+    }
+
+    /// Whether every listed file's epoch (beyond 0) is marked.
+    private static func marked(_ files: [LTXFileInfo], _ epochStarts: [UInt64: UInt64]) -> Bool {
+        files.allSatisfy { file in file.epoch.map { $0 == 0 || epochStarts[$0] != nil } ?? true }
+    }
+}
