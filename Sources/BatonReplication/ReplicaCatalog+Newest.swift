@@ -24,33 +24,40 @@ extension ReplicaCatalog {
     }
 
     /// The files a restore of the newest state (and a new holder) needs; see
-    /// `Newest`. `markers`: the `epochs/` markers, when already read.
-    public static func newest(in store: any ObjectStore, markers: [UInt64: UInt64]? = nil) async throws -> Newest {
+    /// `Newest`. `markers`: the `epochs/` markers, when already read; `width`:
+    /// header reads in flight.
+    public static func newest(
+        in store: any ObjectStore, markers: [UInt64: UInt64]? = nil, width: Int = headerReadWidth
+    ) async throws -> Newest {
         var starts = markers ?? [:]
         if markers == nil { starts = try await EpochMarkers.load(from: store) }
-        if !starts.isEmpty, let partial = try await levelByLevel(in: store, epochStarts: starts) {
+        if !starts.isEmpty, let partial = try await levelByLevel(in: store, epochStarts: starts, width: width) {
             return Newest(files: partial, epochStarts: starts, listedWhole: false)
         }
-        return try await whole(in: store, epochStarts: starts)
+        return try await whole(in: store, epochStarts: starts, width: width)
     }
 
     /// Every file, with headers, and the markers given.
-    static func whole(in store: any ObjectStore, epochStarts: [UInt64: UInt64]) async throws -> Newest {
-        Newest(files: try await files(in: store, headers: true), epochStarts: epochStarts, listedWhole: true)
+    static func whole(in store: any ObjectStore, epochStarts: [UInt64: UInt64], width: Int = headerReadWidth)
+        async throws -> Newest
+    {
+        Newest(
+            files: try await files(in: store, headers: true, width: width), epochStarts: epochStarts,
+            listedWhole: true)
     }
 
     /// The partial listing; nil when a listed file's epoch is not marked or
     /// no live snapshot is listed (the whole listing decides then).
-    private static func levelByLevel(in store: any ObjectStore, epochStarts: [UInt64: UInt64]) async throws
-        -> [LTXFileInfo]?
+    private static func levelByLevel(in store: any ObjectStore, epochStarts: [UInt64: UInt64], width: Int)
+        async throws -> [LTXFileInfo]?
     {
-        var listed = try await level(LTXFileInfo.snapshotLevel, after: nil, in: store)
+        var listed = try await level(LTXFileInfo.snapshotLevel, after: nil, in: store, width: width)
         guard marked(listed, epochStarts),
             let base = RestorePlan.fenced(listed, epochStarts: epochStarts).map(\.maxTXID).max()
         else { return nil }
         var reach = base
         for number in (0..<LTXFileInfo.snapshotLevel).reversed() {
-            let found = try await level(number, after: reach, in: store)
+            let found = try await level(number, after: reach, in: store, width: width)
             guard marked(found, epochStarts) else { return nil }
             listed += found
             reach = RestorePlan.reach(from: reach, over: RestorePlan.fenced(found, epochStarts: epochStarts))
@@ -59,7 +66,9 @@ extension ReplicaCatalog {
     }
 
     /// One level's files whose first transaction is at or after `after`, with headers.
-    private static func level(_ number: Int, after: UInt64?, in store: any ObjectStore) async throws -> [LTXFileInfo] {
+    private static func level(_ number: Int, after: UInt64?, in store: any ObjectStore, width: Int) async throws
+        -> [LTXFileInfo]
+    {
         let prefix = "ltx/\(number)/"
         var files: [LTXFileInfo] = []
         var etags: [String: String] = [:]
@@ -76,7 +85,7 @@ extension ReplicaCatalog {
             // Only a cache: a store without segments (or refusing them) costs the header reads below.
             try? await PublishedHeaders.load(from: store, etags: nil)
         }
-        return try await withHeaders(files, in: store, etags: etags)
+        return try await withHeaders(files, in: store, etags: etags, width: width)
     }
 
     /// Whether every listed file's epoch (beyond 0) is marked.

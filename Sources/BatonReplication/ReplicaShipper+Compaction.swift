@@ -3,8 +3,10 @@ import BatonStore
 
 extension ReplicaShipper {
     /// Runs the compaction levels that are due and have new input files,
-    /// then retention. Lists the store once per pass, and only when some level
-    /// has work: after writes stop, each level runs at most once more.
+    /// then retention (at most every tenth of the window, and every 5 min).
+    /// Lists the store only when some level has work, and each level only
+    /// from where it was (`compactionCandidates`): after writes stop, each
+    /// level runs at most once more.
     func compactAndRetain(now: Int64) async throws {
         let intervals = options.compactionIntervalsMilliseconds
         if intervals.isEmpty {
@@ -21,10 +23,10 @@ extension ReplicaShipper {
                     || (level == 1 && levelZeroSinceCompaction >= options.compactionFileThreshold))
         }
         guard !due.isEmpty else { return }
-        var files = try await ReplicaCatalog.files(in: store, headers: false)
         for level in due {
+            var (files, reached) = try await compactionCandidates(level)
             var merged = 0
-            while let run = CompactionPlan.nextRun(files: files, level: level), merged < 100 {
+            while let run = CompactionPlan.nextRun(files: files, level: level, after: reached), merged < 100 {
                 let info = try await Compactor(store: store, pending: pending).compact(run, into: level)
                 // The merged file is sealed: the inputs' local copies are done with.
                 if level == 1 { pending.uploaded.forget(run) }
@@ -33,12 +35,32 @@ extension ReplicaShipper {
                 files.append(info)
                 merged += 1
             }
+            compactedThrough[level] = max(reached, files.filter { $0.level == level }.map(\.maxTXID).max() ?? 0)
             if merged > 0 && level < intervals.count { levelsWithNewInputs.insert(level + 1) }
             if level == 1 { levelZeroSinceCompaction = 0 }
             levelsWithNewInputs.remove(level)
             lastCompactionMilliseconds[level] = now
         }
-        try await retain(files, now: now)
+        // Retention needs the whole listing (thousands of keys): not at every pass.
+        let retentionEvery = min(options.retentionMilliseconds / 10, 300_000)
+        guard now - lastRetentionMilliseconds >= retentionEvery else { return }
+        try await retain(try await ReplicaCatalog.files(in: store, headers: false), now: now)
+        lastRetentionMilliseconds = now
+    }
+
+    /// The files `level` merges from and into: its own files (only those
+    /// past what this process saw it reach) and the files one level down
+    /// that start after its newest, not the replica's whole history; and
+    /// where the level reaches.
+    private func compactionCandidates(_ level: Int) async throws -> (files: [LTXFileInfo], reached: UInt64) {
+        let own = "ltx/\(level)/"
+        let listed = try await store.list(
+            prefix: own, startAfter: compactedThrough[level].map { own + LTXFileInfo.hex($0) })
+        let files = listed.compactMap { LTXFileInfo(key: $0.key, size: $0.size) }
+        let done = max(compactedThrough[level] ?? 0, files.map(\.maxTXID).max() ?? 0)
+        let below = "ltx/\(level - 1)/"
+        let inputs = try await store.list(prefix: below, startAfter: below + LTXFileInfo.hex(done))
+        return (files + inputs.compactMap { LTXFileInfo(key: $0.key, size: $0.size) }, done)
     }
 
     /// Deletes the files no restore inside the retention window needs.

@@ -20,8 +20,11 @@ public final class ReplicaShipper: @unchecked Sendable {
     var lastCompactionMilliseconds: [Int: Int64] = [:]
     /// Level-0 files uploaded since level 1 last ran (it runs early past `compactionFileThreshold`).
     var levelZeroSinceCompaction = 0
-    /// When retention last ran without compaction.
+    /// When retention last ran.
     var lastRetentionMilliseconds: Int64 = 0
+    /// The newest transaction each compaction level was seen to reach (its
+    /// next listing starts there).
+    var compactedThrough: [Int: UInt64] = [:]
     let counters = Mutex(Counters())
     /// Publishes the uploaded files' headers for restores elsewhere.
     let headers: HeaderPublisher

@@ -13,6 +13,9 @@ import Testing
         ]
         #expect(CompactionPlan.nextRun(files: files, level: 1) == [file(0, 5, 5), file(0, 6, 8)])
         #expect(CompactionPlan.nextRun(files: files, level: 2) == nil)  // one level-1 file only
+        // Where the level reaches, known without its files (a listing that starts there).
+        let partial = [file(0, 3, 4), file(0, 5, 5), file(0, 6, 8)]
+        #expect(CompactionPlan.nextRun(files: partial, level: 1, after: 4) == [file(0, 5, 5), file(0, 6, 8)])
     }
 
     @Test func aGapStartsANewRun() {

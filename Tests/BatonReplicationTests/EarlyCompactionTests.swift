@@ -58,4 +58,36 @@ import Testing
         replicator.close()
         app.close()
     }
+
+    @Test func aCompactionPassListsWhatCameSinceTheLevelReachedNotTheWholeReplica() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try FileSystem.makeDirectories(directory)
+        let app = try SQLiteConnection(path: directory + "/app.db", create: true)
+        defer { app.close() }
+        try app.execute("PRAGMA journal_mode=WAL; CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)")
+        let store = CountingStore(FileStore(root: directory + "/replica"))
+        var options = ReplicatorOptions()
+        options.batchWindowMilliseconds = 0
+        options.compactionIntervalsMilliseconds = [3_600_000]
+        options.compactionFileThreshold = 40
+        let replicator = try Replicator(databasePath: directory + "/app.db", store: store, options: options)
+        defer { replicator.close() }
+        try await replicator.start()
+        func write(_ count: Int) async throws {
+            for round in 1...count {
+                try app.execute("INSERT INTO t(v) VALUES ('\(round)')")
+                try await replicator.step()
+            }
+        }
+        try await write(200)
+        let (listedBefore, compactionsBefore) = (store.listedKeys, replicator.stats.compactions)
+        try await write(40)
+        #expect(replicator.stats.compactions == compactionsBefore + 1)
+        // The replica holds 240 level-0 files; the pass listed the 40 new ones and where level 1 was.
+        let listed = store.listedKeys - listedBefore
+        let total = try await store.list(prefix: "ltx/").count
+        #expect(total > 240)
+        #expect(listed <= 45, "listed \(listed) of \(total)")
+        try await replicator.finish()
+    }
 }

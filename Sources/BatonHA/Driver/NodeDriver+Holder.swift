@@ -174,7 +174,7 @@ extension NodeDriver {
                 await withDiscardingTaskGroup { group in
                     // The headers of the files the previous holder wrote since this node last read them (a
                     // rebuild after a crash here would otherwise read them all, one request each), beside the uploads.
-                    group.addTask { _ = try? await ReplicaCatalog.files(in: store, headers: true, width: 4) }
+                    group.addTask { _ = try? await ReplicaCatalog.newest(in: store, width: 4) }
                     await Self.ship(database, shipper, node: node, log: log)
                     group.cancelAll()
                 }

@@ -33,18 +33,18 @@ struct StandbyFollower: Sendable {
         }
     }
 
-    /// Reads, now and then, the headers of the files the store gained since
-    /// (a few requests in flight), so that a rebuild — a diverged or lost copy,
-    /// often right after a failover — reads only the newest headers instead of
-    /// the whole history's (ReplicaHeaderCache: thousands of ranged reads took
-    /// most of a 14 s rebuild in a chaos run).
+    /// Reads, now and then, the headers of the files a rebuild would read (a
+    /// few requests in flight), so that a rebuild — a diverged or lost copy,
+    /// often right after a failover — reads only the newest headers
+    /// (ReplicaHeaderCache: thousands of ranged reads took most of a 14 s
+    /// rebuild in a chaos run).
     private func keepHeadersRead() async {
         var wait = Self.headerReadingMilliseconds.first
         while !Task.isCancelled {
             do {
                 try await node.clock.sleep(milliseconds: wait)
                 wait = Self.headerReadingMilliseconds.every
-                _ = try await ReplicaCatalog.files(in: database.store, headers: true, width: 4)
+                _ = try await ReplicaCatalog.newest(in: database.store, width: 4)
             } catch is CancellationError {
                 return
             } catch {
