@@ -19,11 +19,20 @@ public final class StatementRunner {
 
     private var handle: OpaquePointer?
     private let path: String
+    private let gate: CommitGate
 
     /// Opens `path` read-write with a busy timeout, or for reading only;
     /// `immutable` reads a file nothing changes while it is open (a standby's
-    /// copy under its apply lock) without locks or WAL files.
-    public init(path: String, readOnly: Bool, immutable: Bool = false, busyTimeoutMilliseconds: Int32) throws {
+    /// copy under its apply lock) without locks or WAL files. `mayCommit` is
+    /// asked at every commit, which it turns into a rollback when it says no
+    /// (a holder's relay: only while the lease is provably held, as the app
+    /// is killed at that deadline: a statement that waited out a busy timeout
+    /// past it must not commit).
+    public init(
+        path: String, readOnly: Bool, immutable: Bool = false, busyTimeoutMilliseconds: Int32,
+        mayCommit: (@Sendable () -> Bool)? = nil
+    ) throws {
+        gate = CommitGate(mayCommit)
         self.path = path
         let flags =
             (readOnly || immutable ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOMUTEX
@@ -39,6 +48,12 @@ public final class StatementRunner {
         }
         sqlite3_busy_timeout(handle, busyTimeoutMilliseconds)
         if readOnly { _ = sqlite3_exec(handle, "PRAGMA query_only = 1", nil, nil, nil) }
+        sqlite3_commit_hook(
+            handle,
+            { context in
+                guard let context else { return 0 }
+                return Unmanaged<CommitGate>.fromOpaque(context).takeUnretainedValue().refuses() ? 1 : 0
+            }, Unmanaged.passUnretained(gate).toOpaque())
     }
 
     deinit { sqlite3_close_v2(handle) }
@@ -62,13 +77,19 @@ public final class StatementRunner {
         }
         if transaction, let error = exec("COMMIT") {
             _ = exec("ROLLBACK")
-            results.append(RelayResult(.error("the transaction did not commit: \(error)")))
+            results.append(RelayResult(.error("the transaction did not commit: \(explained(error))")))
         }
         return results
     }
 
-    /// Whether the connection's statements changed the database.
-    public var changedSomething: Bool { sqlite3_total_changes(handle) > 0 }
+    /// The error, or why the commit gate refused the commit that failed.
+    private func explained(_ error: String) -> String {
+        guard gate.takeRefusal() else { return error }
+        return "this node lost the baton before the transaction committed; it was rolled back"
+    }
+
+    /// Whether the connection's statements committed a write (rows or schema).
+    public var changedSomething: Bool { gate.committed > 0 }
 
     private func run(_ statement: RelayStatement, kind: Kind) -> RelayResult {
         let started = DispatchTime.now().uptimeNanoseconds
@@ -115,7 +136,7 @@ public final class StatementRunner {
                 }
             }
         }
-        return finish(failure.map { .error($0) } ?? last)
+        return finish(failure.map { .error(explained($0)) } ?? last)
     }
 
     private func step(_ prepared: OpaquePointer, collecting: Bool) -> Result<RelayResult.Outcome?, StepFailure> {

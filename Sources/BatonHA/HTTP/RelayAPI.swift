@@ -133,10 +133,13 @@ struct RelayAPI {
         let busy = Int32(clamping: node.config.relayBusyTimeoutMilliseconds)
         let started = MonotonicClock.nanoseconds()
         let outcome: (results: [RelayResult], changed: Bool)
+        let lease = node.lease
         do {
             outcome = try await NIOThreadPool.singleton.runIfActive {
+                // Past the lease's deadline nothing commits here, as the app is killed then.
                 let runner = try StatementRunner(
-                    path: path, readOnly: call.kind == .query, busyTimeoutMilliseconds: busy)
+                    path: path, readOnly: call.kind == .query, busyTimeoutMilliseconds: busy,
+                    mayCommit: { lease.mayWrite })
                 let results = runner.run(call.statements, kind: call.kind, transaction: call.transaction)
                 return (results, runner.changedSomething)
             }
