@@ -86,6 +86,14 @@ public enum FileSystem {
         if unlink(path) != 0 && errno != ENOENT { throw LocalFile.error("cannot remove", path) }
     }
 
+    /// Removes a folder with the files in it (one level: no subfolders);
+    /// a missing folder is fine.
+    public static func removeFolder(_ path: String) throws {
+        guard isDirectory(path) else { return try remove(path) }
+        for name in try list(path) { try remove(path + "/" + name) }
+        if rmdir(path) != 0 && errno != ENOENT { throw LocalFile.error("cannot remove", path) }
+    }
+
     /// The directory part of a path.
     public static func parent(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }

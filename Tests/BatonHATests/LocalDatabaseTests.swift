@@ -70,4 +70,28 @@ import Testing
             ])
         #expect(names.allSatisfy { name in name.hasSuffix("-wal") ? kept.contains(String(name.dropLast(4))) : true })
     }
+
+    @Test func unconfirmedFilesAreKeptAsideAndTheOldestFoldersGoPastTheLimit() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let pending = directory + "/pending"
+        // Nothing sealed: nothing moved.
+        try FileSystem.makeDirectories(pending)
+        #expect(
+            try LocalDatabase.setAsideUnconfirmed(pending, to: directory + "/unconfirmed-epoch-1-1", keep: 2) == (0, [])
+        )
+        for term in 1...4 {
+            try FileSystem.makeDirectories(pending)
+            try FileSystem.writeAtomically([UInt8(term)], to: pending + "/0_\(term).ltx")
+            let aside = directory + "/unconfirmed-epoch-\(term)-\(term)"
+            let (count, removed) = try LocalDatabase.setAsideUnconfirmed(pending, to: aside, keep: term == 4 ? 2 : nil)
+            #expect(count == 1)
+            // Without a limit everything stays; with one, the oldest folders (and their files) go.
+            #expect(
+                removed
+                    == (term == 4 ? [directory + "/unconfirmed-epoch-1-1", directory + "/unconfirmed-epoch-2-2"] : []))
+            usleep(10_000)  // folders told apart by their times
+        }
+        #expect(try listing() == ["unconfirmed-epoch-3-3", "unconfirmed-epoch-4-4"])
+        #expect(try LocalFile(directory + "/unconfirmed-epoch-4-4/0_4.ltx", .read).readAll() == [4])
+    }
 }

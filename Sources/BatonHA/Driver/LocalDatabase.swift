@@ -55,12 +55,26 @@ enum LocalDatabase {
     }
 
     /// Moves a replicator's folder of sealed files the store never confirmed
-    /// to `aside` when it holds any; returns how many it held (0: nothing moved).
-    static func setAsideUnconfirmed(_ pending: String, to aside: String) throws -> Int {
+    /// to `aside` when it holds any; returns how many it held (0: nothing
+    /// moved) and, with `keep`, the oldest such folders beside it removed
+    /// beyond the newest `keep` (as for diverged copies).
+    static func setAsideUnconfirmed(_ pending: String, to aside: String, keep: Int?) throws
+        -> (count: Int, removed: [String])
+    {
         let sealed = try FileSystem.list(pending).filter { $0.hasSuffix(".ltx") && !$0.hasPrefix(".") }
-        guard !sealed.isEmpty else { return 0 }
+        guard !sealed.isEmpty else { return (0, []) }
         try FileSystem.rename(pending, to: aside)
-        return sealed.count
+        guard let keep else { return (sealed.count, []) }
+        let folder = FileSystem.parent(of: aside)
+        let kept = try FileSystem.list(folder).filter { $0.hasPrefix("unconfirmed-") }.map { name in
+            (name: name, modified: FileSystem.attributes(folder + "/" + name)?.modifiedNanoseconds ?? 0)
+        }.sorted { ($0.modified, $0.name) < ($1.modified, $1.name) }
+        var removed: [String] = []
+        for old in kept.dropLast(max(0, keep)) where folder + "/" + old.name != aside {
+            try FileSystem.removeFolder(folder + "/" + old.name)
+            removed.append(folder + "/" + old.name)
+        }
+        return (sealed.count, removed)
     }
 
     /// Removes the oldest copies of `path` kept aside beyond the newest

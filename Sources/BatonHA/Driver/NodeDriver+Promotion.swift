@@ -206,12 +206,15 @@ extension NodeDriver {
     /// replaced, and whatever they hold that this node kept is in its copy.
     private func setAsideEarlierTerms(_ database: NodeDatabase) throws {
         let aside = "\(database.stateDirectory)/unconfirmed-before-epoch-\(machine.epoch)-\(clock.now())"
-        let count = try LocalDatabase.setAsideUnconfirmed(database.stateDirectory + "/pending", to: aside)
+        let keep = config.divergedCopiesKept
+        let (count, removed) = try LocalDatabase.setAsideUnconfirmed(
+            database.stateDirectory + "/pending", to: aside, keep: keep)
         if count > 0 {
             log(
                 database,
                 "\(count) sealed files of an earlier term the store never confirmed are kept in \(aside), not uploaded")
         }
+        for old in removed { log(database, "removed \(old) (diverged.keep: \(keep ?? 0))") }
     }
 
     /// Starts replicating `database` (opened by `openReplicator`) and streaming it to standbys.
