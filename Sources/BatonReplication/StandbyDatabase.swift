@@ -6,11 +6,14 @@ import BatonSystem
 ///
 /// Each batch is checked completely before the database is touched (LTX file
 /// checksums, consecutive TXIDs, pre- and post-apply database checksums),
-/// then journaled (`redo.batch`, fsynced), written into the database file,
-/// fsynced, and recorded in `applied.json`; the journal is removed last. A
-/// crash at any point leaves either the old state or a journal that `open`
-/// re-applies (pages are whole images, so re-applying is harmless). `open`
-/// re-reads the whole file and compares its checksum with the record.
+/// then appended to the journal with one fdatasync (`StandbyJournal`: from
+/// then on the batch is durable and may be confirmed), then written into the
+/// database file without a sync. A checkpoint (every few MiB of journal, and
+/// when the copy is closed) syncs the file, records its position in
+/// `applied.json` and empties the journal. `open` re-applies the journal's
+/// records past the recorded position (pages are whole images, so
+/// re-applying is harmless), then re-reads the whole file and compares its
+/// checksum with the last record's.
 ///
 /// Not thread-safe; SQLite must not have the file open while it applies.
 public final class StandbyDatabase {
@@ -34,25 +37,32 @@ public final class StandbyDatabase {
     /// `recent`, kept across restarts.
     private let recentFile: RecentTransactionsFile
     var statePath: String { directory + "/applied.json" }
+    /// An older version's journal of the batch being applied (finished at `open`).
     var redoPath: String { directory + "/redo.batch" }
+    var journalPath: String { directory + "/journal" }
+    private let journal: StandbyJournal
+    /// Batches journaled since the last checkpoint.
+    private var batchesSinceCheckpoint = 0
 
-    /// Opens the copy at `path` with its records in `directory`: finishes an
-    /// interrupted batch and verifies the file against the record. The
-    /// position is unknown (nil) when there is no file, no record, or the
-    /// file does not match its record.
+    /// A checkpoint is due past this much journal, or this many batches.
+    static let checkpointBytes: Int64 = 4 << 20
+    static let checkpointBatches = 1024
+
+    /// Opens the copy at `path` with its records in `directory`: re-applies
+    /// what the journal holds past the recorded position and verifies the
+    /// file against the result. The position is unknown (nil) when there is
+    /// no file, no record, or the file does not match.
     public init(path: String, directory: String, log: @escaping (String) -> Void = { _ in }) throws {
         self.path = path
         self.directory = directory
         self.log = log
         recentFile = RecentTransactionsFile(path: directory + "/recent")
         try FileSystem.makeDirectories(directory)
-        guard FileSystem.exists(path) else {
+        journal = try StandbyJournal(path: directory + "/journal")
+        guard FileSystem.exists(path), FileSystem.exists(statePath) else {
+            if !FileSystem.exists(path) { try? FileSystem.remove(statePath) }
             try? FileSystem.remove(redoPath)
-            try? FileSystem.remove(statePath)
-            recentFile.reset()
-            return
-        }
-        guard FileSystem.exists(statePath) else {
+            try journal.reset()
             recentFile.reset()
             return
         }
@@ -60,16 +70,26 @@ public final class StandbyDatabase {
         let file = try LocalFile(path, .readWrite)
         self.file = file
         var expected = recorded
+        var pending: [DecodedTransaction] = []
         if FileSystem.exists(redoPath) {
             let batch = try FramedBatch.decode(try LocalFile(redoPath, .read).readAll())
-            let pending = try batch.map { try StandbyDatabase.decode($0) }.filter { $0.header.maxTXID > recorded.txid }
-            if let last = pending.last {
-                log("\(path): finishing an interrupted batch up to transaction \(last.header.maxTXID)")
-                try write(pending, to: file, pageSize: recorded.pageSize)
-                expected = StandbyState(
-                    txid: last.header.maxTXID, checksum: last.trailer.postApplyChecksum, pageSize: recorded.pageSize,
-                    epoch: last.header.nodeID)
-            }
+            pending += try batch.map { try StandbyDatabase.decode($0) }
+        }
+        pending += try journal.records().map { try StandbyDatabase.decode($0) }
+        // What continues the recorded position, in order (a batch journaled twice counts once).
+        var replay: [DecodedTransaction] = []
+        for transaction in pending {
+            let next = (replay.last?.header.maxTXID ?? recorded.txid) + 1
+            if transaction.header.maxTXID < next { continue }
+            guard transaction.header.minTXID == next else { break }
+            replay.append(transaction)
+        }
+        if let last = replay.last {
+            log("\(path): finishing what was applied after transaction \(recorded.txid) up to \(last.header.maxTXID)")
+            try write(replay, to: file, pageSize: recorded.pageSize)
+            expected = StandbyState(
+                txid: last.header.maxTXID, checksum: last.trailer.postApplyChecksum, pageSize: recorded.pageSize,
+                epoch: last.header.nodeID)
         }
         table = try DatabaseFileScanner.scan(file, pageSize: recorded.pageSize) { _, _, _ in }
         guard table.databaseChecksum == expected.checksum else {
@@ -77,17 +97,30 @@ public final class StandbyDatabase {
                 "\(path): the file's checksum \(LTXFileInfo.hex(table.databaseChecksum)) does not match the recorded \(LTXFileInfo.hex(expected.checksum)) at transaction \(expected.txid); its position is unknown"
             )
             try? FileSystem.remove(redoPath)
+            try journal.reset()
             recentFile.reset()
             return
         }
-        try record(expected)
+        state = expected
+        try checkpoint()
         try? FileSystem.remove(redoPath)
         recent = recentFile.load(endingAt: expected.txid, checksum: expected.checksum)
     }
 
-    /// Closes the file.
+    /// Checkpoints (best effort: the journal covers a failure) and closes the file.
     public func close() {
+        try? checkpoint()
         file = nil
+    }
+
+    /// Makes the copy's position its own record: syncs the file, records
+    /// the position and empties the journal.
+    private func checkpoint() throws {
+        guard let current = state, let file else { return }
+        try file.sync()
+        try record(current)
+        try journal.reset()
+        batchesSinceCheckpoint = 0
     }
 
     /// Adopts the file as it is now (after a restore or after stepping down
@@ -111,17 +144,23 @@ public final class StandbyDatabase {
         recent.reset()
         recentFile.reset()
         try record(StandbyState(txid: txid, checksum: scanned.databaseChecksum, pageSize: pageSize, epoch: epoch))
+        try journal.reset()
+        batchesSinceCheckpoint = 0
         return scanned.databaseChecksum
     }
 
-    /// Forgets the position (the file is about to be replaced or set aside).
+    /// Forgets the position (the file is about to be replaced, set aside, or
+    /// written by SQLite as a holder's: what was applied is synced first).
     public func forget() {
+        try? file?.sync()
         file = nil
         state = nil
         recent.reset()
         recentFile.reset()
         try? FileSystem.remove(statePath)
         try? FileSystem.remove(redoPath)
+        try? journal.reset()
+        batchesSinceCheckpoint = 0
     }
 
     /// Applies a batch of consecutive one-transaction (or multi-transaction)
@@ -173,14 +212,19 @@ public final class StandbyDatabase {
         }
         guard let last = decoded.last else { return }
         try refuseForeignWAL()
-        try FileSystem.writeAtomically(FramedBatch.encode(batch), to: redoPath)
+        // Durable from here (one fdatasync); the file is synced at the next checkpoint.
+        try journal.append(batch)
         try write(decoded, to: file, pageSize: current.pageSize)
         table = running
-        try record(
-            StandbyState(
-                txid: last.header.maxTXID, checksum: running.databaseChecksum, pageSize: current.pageSize,
-                epoch: last.header.nodeID))
-        try FileSystem.remove(redoPath)
+        state = StandbyState(
+            txid: last.header.maxTXID, checksum: running.databaseChecksum, pageSize: current.pageSize,
+            epoch: last.header.nodeID)
+        batchesSinceCheckpoint += 1
+        if journal.size >= StandbyDatabase.checkpointBytes
+            || batchesSinceCheckpoint >= StandbyDatabase.checkpointBatches
+        {
+            try checkpoint()
+        }
         let entries = decoded.map { transaction in
             RecentTransactions.Entry(
                 minTXID: transaction.header.minTXID, maxTXID: transaction.header.maxTXID,
@@ -224,7 +268,7 @@ public final class StandbyDatabase {
         return DecodedTransaction(header: decoder.header, pages: pages, trailer: trailer)
     }
 
-    /// Writes the newest image of every page of `transactions` and sizes the file; fsyncs.
+    /// Writes the newest image of every page of `transactions` and sizes the file (no sync).
     private func write(_ transactions: [DecodedTransaction], to file: LocalFile, pageSize: UInt32) throws {
         var latest: [UInt32: [UInt8]] = [:]
         var floor = UInt32.max
@@ -242,6 +286,5 @@ public final class StandbyDatabase {
             try file.write(latest[number]!, at: Int64(number - 1) * Int64(pageSize))
         }
         try file.truncate(to: Int64(transactions.last!.header.commitPageCount) * Int64(pageSize))
-        try file.sync()
     }
 }

@@ -97,6 +97,12 @@ public final class LocalFile: @unchecked Sendable {
         guard fsync(descriptor) == 0 else { throw LocalFile.error("cannot fsync", path) }
     }
 
+    /// Flushes data (and the size, when it changed) to stable storage, not
+    /// the other metadata: an append-only journal's one flush per record.
+    public func dataSync() throws {
+        guard fdatasync(descriptor) == 0 else { throw LocalFile.error("cannot fdatasync", path) }
+    }
+
     /// Sets the file's length.
     public func truncate(to length: Int64) throws {
         guard ftruncate(descriptor, off_t(length)) == 0 else { throw LocalFile.error("cannot truncate", path) }

@@ -3,6 +3,7 @@ import BatonReplication
 import BatonSQLite
 import BatonStore
 import BatonSystem
+import Foundation
 import Synchronization
 import Testing
 
@@ -186,5 +187,68 @@ final class CollectingTap: TransactionTap {
         #expect(!FileSystem.exists(directory + "/standby-state/redo.batch"))
         replicator.close()
         app.close()
+    }
+
+    /// The position `applied.json` records.
+    func recordedTXID(_ state: String) throws -> UInt64? {
+        let bytes = try LocalFile(state + "/applied.json", .read).readAll()
+        let object = try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any]
+        return (object?["txid"] as? NSNumber)?.uint64Value
+    }
+
+    /// What a crash (a power loss: the file's unsynced writes gone, the journal's last append torn) leaves.
+    @Test(arguments: ["file writes lost", "last record torn", "file half written and last record torn"])
+    func aCrashBetweenCheckpointsRecoversFromTheJournal(_ crash: String) async throws {
+        let (app, replicator, tap, restored) = try await holderAndRestoredCopy()
+        let standbyPath = directory + "/standby.db"
+        let state = directory + "/standby-state"
+        let standby = try StandbyDatabase(path: standbyPath, directory: state)
+        try standby.adopt(txid: restored.txid, checksum: restored.checksum, epoch: 0)
+        let checkpointed = try LocalFile(standbyPath, .read).readAll()
+        var applied: [StreamedTransaction] = []
+        for round in 1...5 {
+            try app.execute("INSERT INTO t(v) VALUES ('" + String(repeating: "w", count: 3000 * round) + "')")
+            try await replicator.step()
+            let batch = tap.drain()
+            try standby.apply(batch.map(\.ltx))
+            applied += batch
+        }
+        // Five batches, one fdatasync each: the journal holds them, applied.json still the adopted position.
+        let journal = try LocalFile(state + "/journal", .read).readAll()
+        #expect(journal.count == applied.reduce(0) { $0 + $1.ltx.count + 4 })
+        #expect(try recordedTXID(state) == restored.txid)
+
+        // The crash: no close, no checkpoint.
+        var survivors = applied
+        if crash != "last record torn" {
+            // The file as synced at the adopted position, plus part of a later page write.
+            try FileSystem.writeAtomically(checkpointed, to: standbyPath)
+            if crash.hasPrefix("file half written") {
+                try LocalFile(standbyPath, .readWrite).write([UInt8](repeating: 0xCD, count: 700), at: 4096 + 100)
+            }
+        }
+        if crash.hasSuffix("last record torn") {
+            try FileSystem.writeAtomically(Array(journal.dropLast(applied.last!.ltx.count / 2)), to: state + "/journal")
+            survivors.removeLast()
+        }
+        let logged = Mutex<[String]>([])
+        let reopened = try StandbyDatabase(
+            path: standbyPath, directory: state, log: { line in logged.withLock { $0.append(line) } })
+        #expect(reopened.txid == survivors.last!.txid)
+        #expect(reopened.checksum == survivors.last!.postApplyChecksum)
+        #expect(logged.withLock { $0.contains { $0.contains("finishing what was applied") } })
+        // Recovered and checkpointed: the journal is empty, the record is the position.
+        #expect(try LocalFile(state + "/journal", .read).readAll().isEmpty)
+        #expect(try recordedTXID(state) == survivors.last!.txid)
+        // And it goes on from there.
+        try app.execute("INSERT INTO t(v) VALUES ('after')")
+        try await replicator.step()
+        var next = tap.drain()
+        if crash.hasSuffix("last record torn") { next = [applied.last!] + next }
+        try reopened.apply(next.map(\.ltx))
+        reopened.close()
+        replicator.close()
+        app.close()
+        #expect(try rows(standbyPath) == (try rows(directory + "/app.db")))
     }
 }
