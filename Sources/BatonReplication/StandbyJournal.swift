@@ -16,7 +16,10 @@ final class StandbyJournal {
     /// Opens (or creates) the journal; appends go after its valid records.
     init(path: String) throws {
         self.path = path
+        let created = !FileSystem.exists(path)
         file = try LocalFile(path, .readWrite)
+        // A confirmed batch must survive a power loss: so must the file's name in its folder.
+        if created { try FileSystem.syncDirectory(FileSystem.parent(of: path)) }
         end = 0
         end = Int64(try StandbyJournal.validPrefix(try file.readAll()).length)
     }
