@@ -2,10 +2,13 @@ import BatonCore
 import CSQLite
 import Foundation
 
-/// Runs relay statements on one short-lived SQLite connection of Baton's
-/// own, beside the app's: a busy timeout instead of failing on the app's
-/// write lock, and one transaction at a time (never held between requests).
-/// Blocking: call it off the event loops. Not thread-safe.
+/// Runs relay statements on one SQLite connection of Baton's own, beside
+/// the app's: a busy timeout instead of failing on the app's write lock,
+/// and one transaction at a time (never held between requests). The
+/// connection may serve many requests (`RelayConnections` keeps it open);
+/// single statements stay prepared between them (`StatementCache`).
+/// Blocking: call it off the event loops. Not thread-safe, except
+/// `interrupt()`.
 public final class StatementRunner {
     /// How the statements of one request are treated.
     public enum Kind: Sendable {
@@ -20,6 +23,7 @@ public final class StatementRunner {
     private var handle: OpaquePointer?
     private let path: String
     private let gate: CommitGate
+    private var cache = StatementCache()
 
     /// Opens `path` read-write with a busy timeout, or for reading only;
     /// `immutable` reads a file nothing changes while it is open (a standby's
@@ -56,7 +60,25 @@ public final class StatementRunner {
             }, Unmanaged.passUnretained(gate).toOpaque())
     }
 
-    deinit { sqlite3_close_v2(handle) }
+    deinit { close() }
+
+    /// Closes the connection (idempotent); its prepared statements go first.
+    public func close() {
+        guard let handle else { return }
+        cache.finalizeAll()
+        sqlite3_close_v2(handle)
+        self.handle = nil
+    }
+
+    /// Stops what the connection runs as soon as it can (SQLite checks
+    /// between steps): the statement fails with "interrupted". Safe from
+    /// another thread while the connection is open.
+    public func interrupt() {
+        if let handle { sqlite3_interrupt(handle) }
+    }
+
+    /// Statements kept prepared (for tests and metrics).
+    public var preparedCount: Int { cache.count }
 
     /// Runs `statements`; with `transaction` all of them or none (the first
     /// error rolls back and stops), else each on its own.
@@ -88,6 +110,10 @@ public final class StatementRunner {
         return "this node lost the baton before the transaction committed; it was rolled back"
     }
 
+    /// How many write transactions (rows or schema) the connection committed
+    /// so far: a request changed something when this grew while it ran.
+    public var commits: Int { gate.committed }
+
     /// Whether the connection's statements committed a write (rows or schema).
     public var changedSomething: Bool { gate.committed > 0 }
 
@@ -95,6 +121,14 @@ public final class StatementRunner {
         let started = DispatchTime.now().uptimeNanoseconds
         func finish(_ outcome: RelayResult.Outcome) -> RelayResult {
             RelayResult(outcome, seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
+        }
+        if let cached = cache.take(statement.sql) {
+            // The same single statement as an earlier request: prepared already.
+            defer { cache.put(statement.sql, cached) }
+            switch execute(cached, binding: statement.parameters, kind: kind) {
+            case .success(let outcome): return finish(outcome)
+            case .failure(let error): return finish(.error(explained(error.text)))
+            }
         }
         var last: RelayResult.Outcome = .executed(lastInsertID: 0, rowsAffected: 0)
         let utf8 = Array(statement.sql.utf8CString)
@@ -105,50 +139,79 @@ public final class StatementRunner {
             while let sql = next, sql.pointee != 0 {
                 var prepared: OpaquePointer?
                 var tail: UnsafePointer<CChar>?
-                guard sqlite3_prepare_v2(handle, sql, -1, &prepared, &tail) == SQLITE_OK else {
+                guard
+                    sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &prepared, &tail)
+                        == SQLITE_OK
+                else {
                     failure = message
                     return
                 }
                 next = tail
                 guard let prepared else { continue }  // whitespace or a comment
-                defer { sqlite3_finalize(prepared) }
-                if first, let error = bind(statement.parameters, to: prepared) {
-                    failure = error
-                    return
+                // One statement and nothing after it: kept for the next request with the same text.
+                let single = first && StatementRunner.isBlank(tail)
+                defer {
+                    if single { cache.put(statement.sql, prepared) } else { sqlite3_finalize(prepared) }
                 }
+                // Parameters belong to the first statement of the text (the rest bind none, as before).
+                let parameters = first ? statement.parameters : nil
                 first = false
-                let reads = sqlite3_stmt_readonly(prepared) != 0
-                if kind == .query, !reads {
-                    failure = "this statement writes; use /db/execute or /db/request for writes"
-                    return
-                }
-                let wantsRows = kind == .query || (kind == .request && reads)
-                switch step(prepared, collecting: wantsRows) {
+                switch execute(prepared, binding: parameters, kind: kind) {
+                case .success(let outcome): last = outcome
                 case .failure(let error):
                     failure = error.text
                     return
-                case .success(let rows):
-                    last =
-                        rows
-                        ?? .executed(
-                            lastInsertID: sqlite3_last_insert_rowid(handle),
-                            rowsAffected: Int64(sqlite3_changes(handle)))
                 }
             }
         }
         return finish(failure.map { .error(explained($0)) } ?? last)
     }
 
+    /// Binds, checks and steps one prepared statement.
+    private func execute(_ prepared: OpaquePointer, binding parameters: RelayStatement.Parameters?, kind: Kind)
+        -> Result<RelayResult.Outcome, StepFailure>
+    {
+        if let parameters, let error = bind(parameters, to: prepared) { return .failure(StepFailure(error)) }
+        let reads = sqlite3_stmt_readonly(prepared) != 0
+        if kind == .query, !reads {
+            return .failure(StepFailure("this statement writes; use /db/execute or /db/request for writes"))
+        }
+        let wantsRows = kind == .query || (kind == .request && reads)
+        return step(prepared, collecting: wantsRows).map { rows in
+            rows
+                ?? .executed(
+                    lastInsertID: sqlite3_last_insert_rowid(handle), rowsAffected: Int64(sqlite3_changes(handle)))
+        }
+    }
+
+    /// Whether nothing but whitespace and comments follows `tail`.
+    private static func isBlank(_ tail: UnsafePointer<CChar>?) -> Bool {
+        guard var cursor = tail else { return true }
+        while cursor.pointee != 0 {
+            switch UInt8(bitPattern: cursor.pointee) {
+            case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: "\r"), UInt8(ascii: ";"):
+                cursor += 1
+            default:
+                return false
+            }
+        }
+        return true
+    }
+
     private func step(_ prepared: OpaquePointer, collecting: Bool) -> Result<RelayResult.Outcome?, StepFailure> {
-        let count = sqlite3_column_count(prepared)
         var values: [[RelayValue]] = []
         while true {
             let code = sqlite3_step(prepared)
             if code == SQLITE_DONE { break }
             guard code == SQLITE_ROW else { return .failure(StepFailure(message)) }
-            if collecting { values.append((0..<count).map { value(prepared, $0) }) }
+            if collecting {
+                let count = sqlite3_column_count(prepared)
+                values.append((0..<count).map { value(prepared, $0) })
+            }
         }
         guard collecting else { return .success(nil) }
+        // Counted after the first step: a kept statement is prepared again there when the schema changed.
+        let count = sqlite3_column_count(prepared)
         let columns = (0..<count).map { String(cString: sqlite3_column_name(prepared, $0)) }
         let types = (0..<count).map { column -> String in
             if let declared = sqlite3_column_decltype(prepared, column) {

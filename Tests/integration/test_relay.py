@@ -278,3 +278,16 @@ def test_relay_writes_during_a_handoff_neither_fail_nor_get_lost(cluster):
     stored = {row[0] for row in json.loads(text)["results"][0]["values"]}
     assert [key for key, _, _, _ in acked if key not in stored] == []
     assert len(acked) > 20
+    # The old holder's relay connections closed before its file became a standby copy (one left open
+    # would leave a WAL beside it), and open again when the baton comes back.
+    cluster.wait_streaming(holder)
+    result = subprocess.run([BATON, "handoff", "--node", standby.api], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "BATON_TOKEN": TOKEN})
+    assert result.returncode == 0, result.stderr
+    assert cluster.holder(among=[holder], timeout=10) is holder
+    body = json.dumps([["INSERT INTO h(k) VALUES(?)", "back"]]).encode()
+    status, text = http("POST", holder.api + "/db/execute", body=body, headers=auth(), timeout=30)
+    assert status == 200 and "error" not in json.loads(text)["results"][0], text
+    for member in (holder, standby):
+        log = member.log_text()
+        assert "beside the standby copy" not in log and "diverged" not in log, log[-2000:]

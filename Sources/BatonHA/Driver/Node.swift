@@ -1,5 +1,6 @@
 import BatonCore
 import BatonReplication
+import BatonSQLite
 import BatonStore
 import BatonSystem
 import Synchronization
@@ -41,6 +42,8 @@ public final class Node: Sendable {
     let inbox: NodeInbox
     /// Requests running on this holder (a hand-over closes their gate and waits for them).
     let requests: LocalRequests
+    /// The relay's open connections to the databases, while holding (closed when it stops).
+    let relayConnections: RelayConnections
     /// The long-running parts the driver gives work to by role (services of the node's group).
     let workers: NodeWorkers
     private let published = Mutex(NodeSnapshot())
@@ -108,6 +111,11 @@ public final class Node: Sendable {
         app = config.appCommand.map { AppSupervisor(command: $0, environment: config.appEnvironment, log: log) }
         inbox = NodeInbox(wake: driverWake)
         requests = LocalRequests(idle: driverWake)
+        let lease = lease
+        relayConnections = RelayConnections(
+            busyTimeoutMilliseconds: Int32(clamping: config.relayBusyTimeoutMilliseconds), clock: clock,
+            // Past the lease's deadline nothing commits here, as the app is killed then.
+            mayCommit: { lease.mayWrite })
         workers = NodeWorkers(databases: group.names)
         self.metrics = NodeMetrics(storeMetrics: metrics, databases: group.names)
         peers = PeerClient(token: config.token)

@@ -19,6 +19,8 @@ extension NodeDriver {
         case .stopApp:
             update { $0.serving = false }
             if let app = node.app { await app.stop(graceMilliseconds: config.appStopTimeoutMilliseconds) }
+            // The requests ended before this step: nothing is interrupted.
+            await closeRelayConnections()
             return machine.handover(.appStopped, now: clock.now())
         case .sealDatabases:
             // From here the hand-over uploads the last files itself.

@@ -233,6 +233,7 @@ extension NodeDriver {
             case .killApp:
                 update { $0.serving = false }
                 if let app = node.app { await app.kill() }
+                await closeRelayConnections()
                 action = machine.handle(.appKilled)
             case .stopShipping:
                 await stopLeaseTasks()
@@ -288,6 +289,14 @@ extension NodeDriver {
                 return
             }
         }
+    }
+
+    /// Closes the relay's connections before the files become standby
+    /// copies (running statements are interrupted; none commits past the
+    /// lease's deadline anyway).
+    func closeRelayConnections() async {
+        let left = await node.relayConnections.close()
+        if left > 0 { log("\(left) relay requests were still running after they were interrupted") }
     }
 
     /// The group member a machine names (machines only name the configured ones).

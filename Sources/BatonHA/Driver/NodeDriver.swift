@@ -302,11 +302,14 @@ final class NodeDriver {
             database.state.withLock { $0.localTXID = holding ? max(local ?? 0, feedLatest) : local }
         }
         node.requests.setOpen(role == .holder && !view.holdingTraffic)
+        // Closed only where the holding ends (step-down, hand-over), after the requests stopped.
+        if role == .holder { node.relayConnections.open() }
         node.publish(view)
     }
 
     private func finishRun() async {
         walWatcher?.stop()
+        await closeRelayConnections()
         for worker in node.workers.all { await worker.end() }
         for replicator in replicators.values { replicator.close() }
         for copy in standbys.values { copy.close() }

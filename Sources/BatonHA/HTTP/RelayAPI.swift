@@ -127,22 +127,22 @@ struct RelayAPI {
         return response
     }
 
-    /// Runs the statements here, the holder; a write's answer waits for its acknowledgement.
+    /// Runs the statements here, the holder, on one of its open relay
+    /// connections; a write's answer waits for its acknowledgement.
     private func runOnHolder(_ call: Call) async -> Response {
         let path = call.database.path
-        let busy = Int32(clamping: node.config.relayBusyTimeoutMilliseconds)
         let started = MonotonicClock.nanoseconds()
-        let outcome: (results: [RelayResult], changed: Bool)
-        let lease = node.lease
+        let outcome: (result: [RelayResult], changed: Bool)
+        let connections = node.relayConnections
         do {
-            outcome = try await NIOThreadPool.singleton.runIfActive {
-                // Past the lease's deadline nothing commits here, as the app is killed then.
-                let runner = try StatementRunner(
-                    path: path, readOnly: call.kind == .query, busyTimeoutMilliseconds: busy,
-                    mayCommit: { lease.mayWrite })
-                let results = runner.run(call.statements, kind: call.kind, transaction: call.transaction)
-                return (results, runner.changedSomething)
+            outcome = try await BlockingWork.run {
+                try connections.run(path: path, readOnly: call.kind == .query) { runner in
+                    runner.run(call.statements, kind: call.kind, transaction: call.transaction)
+                }
             }
+        } catch is RelayConnections.Closed {
+            // Stopped holding between the check and the run: nothing ran, so a forwarding node may retry.
+            return RelayAPI.notRunYet(node, node.snapshot.role, call.response.pretty)
         } catch {
             return RelayAPI.answer(.serviceUnavailable, RelayResponse.error("\(error)", pretty: call.response.pretty))
         }
@@ -163,7 +163,7 @@ struct RelayAPI {
                 return response
             }
         }
-        var response = RelayAPI.answer(.ok, call.response.encode(outcome.results, seconds: seconds))
+        var response = RelayAPI.answer(.ok, call.response.encode(outcome.result, seconds: seconds))
         response.headers.append(contentsOf: headers)
         return response
     }
