@@ -10,7 +10,8 @@ extension Replicator {
     /// newest state (`storeChecksum`, after `storeTXID`) and is exactly at
     /// the end of `recent`.
     func sealCopyTail(
-        _ recent: RecentTransactions, storeTXID: UInt64, storeChecksum: UInt64, walHeader: WALHeader?
+        _ recent: RecentTransactions, storeTXID: UInt64, storeChecksum: UInt64, walHeader: WALHeader?,
+        walTransactions: [WALTransaction]
     ) throws -> LTXFileInfo? {
         guard options.databaseChecksums, let tail = recent.tail(after: storeTXID),
             tail.preApplyChecksum == storeChecksum
@@ -18,7 +19,7 @@ extension Replicator {
         let geometry = try session.readerGeometry()
         guard geometry.pageSize == pageSize else { return nil }
         // The copy must be the state after the tail's last transaction, page for page.
-        let state = try readDatabase(header: walHeader, position: follower.position) { _, _, _ in }
+        let state = try readState(header: walHeader, transactions: walTransactions)
         guard state.databaseChecksum == tail.postApplyChecksum else {
             log(
                 "the copy is not the state its record of the stream ends at (checksum \(LTXFileInfo.hex(state.databaseChecksum)), expected \(LTXFileInfo.hex(tail.postApplyChecksum)))"

@@ -39,7 +39,7 @@ extension Replicator {
             return .cannotResume(
                 reason: "the database changed while Baton was not running and the WAL no longer shows how")
         }
-        table = try readDatabase(header: wal.header, position: follower.position) { _, _, _ in }
+        table = try readState(header: wal.header, transactions: wal.transactions)
         guard !catchUp.transactions.isEmpty else {
             guard table.databaseChecksum == trailer.postApplyChecksum else {
                 return .cannotResume(reason: "the database no longer matches the replica's newest file")

@@ -40,7 +40,28 @@ extension Replicator {
 
     /// Checksums of the database file alone, ignoring the WAL.
     func databaseFileTable() throws -> PageChecksumTable {
-        try DatabaseFileScanner.scan(try openDatabaseFile(), pageSize: pageSize) { _, _, _ in }
+        if let known = knownFileTable(pageCount: try session.readerGeometry().pageCount) { return known }
+        return try DatabaseFileScanner.scan(try openDatabaseFile(), pageSize: pageSize) { _, _, _ in }
+    }
+
+    /// The state the follower's read transaction sees, from the copy's
+    /// record when the WAL adds nothing to the file (a promotion), else
+    /// read page by page.
+    func readState(header: WALHeader?, transactions: [WALTransaction]) throws -> PageChecksumTable {
+        let geometry = try session.readerGeometry()
+        if transactions.isEmpty, geometry.pageSize == pageSize || pageSize == 0,
+            let known = knownFileTable(pageCount: geometry.pageCount)
+        {
+            pageSize = geometry.pageSize
+            return known
+        }
+        return try readDatabase(header: header, position: follower.position) { _, _, _ in }
+    }
+
+    /// The copy's table when it describes a file of `pageCount` pages.
+    private func knownFileTable(pageCount: UInt32) -> PageChecksumTable? {
+        guard let known = knownFileTable, known.pageCount == pageCount else { return nil }
+        return known
     }
 
     /// Writes a snapshot of the state at the follower's position as

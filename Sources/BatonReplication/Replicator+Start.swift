@@ -10,6 +10,8 @@ extension Replicator {
     /// Uploads only: compaction and retention wait for the first `step` or
     /// shipping round (a promotion must not wait for a compaction's downloads).
     public func start() async throws {
+        // A promoted copy's record describes the file as it is now, not later.
+        defer { knownFileTable = nil }
         _ = try await shipper.sendPending()
         // A holder of a lease (HA) continues the live history, which a deposed holder's late upload may not be.
         let files =
@@ -55,7 +57,8 @@ extension Replicator {
             let (storeTXID, storeChecksum) = (latest.maxTXID, trailer.postApplyChecksum)
             if let sealed = try await BlockingWork.runExclusive({
                 try self.sealCopyTail(
-                    recent, storeTXID: storeTXID, storeChecksum: storeChecksum, walHeader: walHeader)
+                    recent, storeTXID: storeTXID, storeChecksum: storeChecksum, walHeader: walHeader,
+                    walTransactions: transactions)
             }) {
                 log(
                     "the store ends at transaction \(storeTXID); sealed this copy's transactions \(sealed.minTXID)-\(sealed.maxTXID) as one file instead of a snapshot"

@@ -40,6 +40,11 @@ public final class Replicator {
     /// lately, so that the ones the store lacks are sealed as one file
     /// instead of a snapshot (see `Replicator+CopyTail`).
     public var copyTail: RecentTransactions?
+    /// Set before `start` by a promoted standby: the checksum of every
+    /// page of the database file as its copy kept them, apply by apply, so
+    /// that `start` need not read the whole file again to learn them. Used
+    /// only while the WAL adds nothing to the file and the page count agrees.
+    public var knownFileTable: PageChecksumTable?
 
     /// What has happened so far.
     public var stats: ReplicatorStats {

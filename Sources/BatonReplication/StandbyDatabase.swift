@@ -29,6 +29,10 @@ public final class StandbyDatabase {
     public var txid: UInt64? { state?.txid }
     /// The database checksum after `txid`.
     public var checksum: UInt64? { state?.checksum }
+
+    /// The checksum of every page of the file, kept apply by apply, while
+    /// the position is known (a promotion need not read the file for it).
+    public var fileTable: PageChecksumTable? { state == nil ? nil : table }
     /// The epoch that wrote the last applied transaction.
     public var epoch: UInt64 { state?.epoch ?? 0 }
     /// The transactions this process applied lately, with the pages each

@@ -1,10 +1,11 @@
 import BatonCore
-import BatonReplication
 import BatonSQLite
 import BatonStore
 import BatonSystem
 import Foundation
 import Testing
+
+@testable import BatonReplication
 
 #if canImport(Glibc)
     import Glibc
@@ -60,12 +61,15 @@ import Testing
         return recent
     }
 
-    func promote(_ store: FileStore, tail: RecentTransactions, epoch: UInt64 = 2) async throws -> ReplicatorStats {
+    func promote(
+        _ store: FileStore, tail: RecentTransactions?, epoch: UInt64 = 2, knownTable: PageChecksumTable? = nil
+    ) async throws -> ReplicatorStats {
         var options = ReplicatorOptions()
         options.epoch = epoch
         options.enableWAL = true
         let replicator = try Replicator(databasePath: directory + "/app.db", store: store, options: options)
         replicator.copyTail = tail
+        replicator.knownFileTable = knownTable
         try await replicator.start()
         try await replicator.finish()
         defer { replicator.close() }
@@ -106,6 +110,27 @@ import Testing
         let restored = try await Restorer(store: store).restore(
             to: directory + "/restored.db", target: .latest, integrity: .full, force: false)
         #expect(restored.txid == storeTXID + 20 && restored.checksum == copyChecksum)
+    }
+
+    /// A promotion takes the page checksums its copy kept instead of
+    /// reading the file; one that does not describe the file (it cannot
+    /// happen unless something wrote the file behind the copy's back) is
+    /// refused by the checksums and a snapshot, read from the file, follows.
+    @Test(arguments: [true, false])
+    func theCopysKeptTableSavesTheReadAndAWrongOneEndsInASnapshot(right: Bool) async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (store, storeTXID, storeChecksum, copyChecksum, pages) = try await copyAheadOfTheStore()
+        var table = try DatabaseFileScanner.scan(try LocalFile(directory + "/app.db", .read), pageSize: 4096) {
+            _, _, _ in
+        }
+        #expect(table.databaseChecksum == copyChecksum)
+        if !right { table.set(2, checksum: 12345, pageSize: 4096) }
+        let recent = record(after: storeTXID, pages: pages, pre: storeChecksum, post: copyChecksum)
+        let stats = try await promote(store, tail: recent, knownTable: table)
+        #expect(stats.snapshotsWritten == (right ? 0 : 1))
+        let restored = try await Restorer(store: store).restore(
+            to: directory + "/restored.db", target: .latest, integrity: .full, force: false)
+        #expect(restored.checksum == copyChecksum)
     }
 
     @Test(arguments: [true, false])

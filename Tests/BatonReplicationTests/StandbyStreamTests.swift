@@ -1,11 +1,12 @@
 import BatonCore
-import BatonReplication
 import BatonSQLite
 import BatonStore
 import BatonSystem
 import Foundation
 import Synchronization
 import Testing
+
+@testable import BatonReplication
 
 #if canImport(Glibc)
     import Glibc
@@ -77,6 +78,9 @@ final class CollectingTap: TransactionTap {
         replicator.close()
         app.close()
         #expect(try rows(standbyPath) == (try rows(directory + "/app.db")))
+        // The table the copy kept apply by apply (a promotion uses it instead of reading the file) is the file's.
+        let scanned = try DatabaseFileScanner.scan(try LocalFile(standbyPath, .read), pageSize: 4096) { _, _, _ in }
+        #expect(standby.fileTable == scanned)
 
         // Reopening re-verifies the file against the record, and keeps the record of what each
         // transaction wrote (a promotion right after a restart seals the store's missing tail from it).

@@ -178,6 +178,8 @@ extension NodeDriver {
             // A kept copy may be ahead of the store: what it applied lately (as a standby), or what it
             // sealed and kept unconfirmed when it fenced itself (as this node's last term), saves a snapshot.
             if afterTXID > 0 { replicator.copyTail = promotionFacts[database.name]?.recent }
+            // The copy kept its pages' checksums as it applied them: no whole read of the file for them.
+            replicator.knownFileTable = promotionFacts[database.name]?.copy?.fileTable
             replicators[database.name] = replicator
         } catch let error as BatonError where !error.message.contains(database.path) {
             throw BatonError(error.code, "\(database.path): \(error.message)")
