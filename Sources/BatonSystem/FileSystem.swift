@@ -86,11 +86,16 @@ public enum FileSystem {
         if unlink(path) != 0 && errno != ENOENT { throw LocalFile.error("cannot remove", path) }
     }
 
-    /// Removes a folder with the files in it (one level: no subfolders);
-    /// a missing folder is fine.
+    /// Removes a folder with everything in it, subfolders included (a
+    /// symbolic link is removed, never followed); a missing folder is fine.
     public static func removeFolder(_ path: String) throws {
-        guard isDirectory(path) else { return try remove(path) }
-        for name in try list(path) { try remove(path + "/" + name) }
+        var info = stat()
+        guard lstat(path, &info) == 0 else {
+            if errno == ENOENT { return }
+            throw LocalFile.error("cannot look at", path)
+        }
+        guard (info.st_mode & S_IFMT) == S_IFDIR else { return try remove(path) }
+        for name in try list(path) { try removeFolder(path + "/" + name) }
         if rmdir(path) != 0 && errno != ENOENT { throw LocalFile.error("cannot remove", path) }
     }
 

@@ -77,14 +77,19 @@ import Testing
         // Nothing sealed: nothing moved.
         try FileSystem.makeDirectories(pending)
         #expect(
-            try LocalDatabase.setAsideUnconfirmed(pending, to: directory + "/unconfirmed-epoch-1-1", keep: 2) == (0, [])
+            try LocalDatabase.setAsideUnconfirmed(pending, to: directory + "/unconfirmed-epoch-1-1", keep: 2).count == 0
         )
         for term in 1...4 {
             try FileSystem.makeDirectories(pending)
             try FileSystem.writeAtomically([UInt8(term)], to: pending + "/0_\(term).ltx")
+            // Early compaction keeps its inputs in a subfolder (a chaos run's removal once failed on it).
+            try FileSystem.makeDirectories(pending + "/uploaded")
+            try FileSystem.writeAtomically([UInt8(term)], to: pending + "/uploaded/0_\(term).ltx")
             let aside = directory + "/unconfirmed-epoch-\(term)-\(term)"
-            let (count, removed) = try LocalDatabase.setAsideUnconfirmed(pending, to: aside, keep: term == 4 ? 2 : nil)
+            let (count, removed, failures) = try LocalDatabase.setAsideUnconfirmed(
+                pending, to: aside, keep: term == 4 ? 2 : nil)
             #expect(count == 1)
+            #expect(failures == [])
             // Without a limit everything stays; with one, the oldest folders (and their files) go.
             #expect(
                 removed

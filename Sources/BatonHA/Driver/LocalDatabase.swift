@@ -57,24 +57,45 @@ enum LocalDatabase {
     /// Moves a replicator's folder of sealed files the store never confirmed
     /// to `aside` when it holds any; returns how many it held (0: nothing
     /// moved) and, with `keep`, the oldest such folders beside it removed
-    /// beyond the newest `keep` (as for diverged copies).
+    /// beyond the newest `keep` (as for diverged copies). Only the move can
+    /// fail it: a folder that cannot be removed (a chaos run once found one
+    /// whose `uploaded/` subfolder the removal refused, and every promotion
+    /// failed on it) is named in `failures` and left.
     static func setAsideUnconfirmed(_ pending: String, to aside: String, keep: Int?) throws
-        -> (count: Int, removed: [String])
+        -> (count: Int, removed: [String], failures: [String])
     {
         let sealed = try FileSystem.list(pending).filter { $0.hasSuffix(".ltx") && !$0.hasPrefix(".") }
-        guard !sealed.isEmpty else { return (0, []) }
+        guard !sealed.isEmpty else { return (0, [], []) }
         try FileSystem.rename(pending, to: aside)
-        guard let keep else { return (sealed.count, []) }
+        guard let keep else { return (sealed.count, [], []) }
+        let (removed, failures) = pruneUnconfirmed(beside: aside, keep: keep)
+        return (sealed.count, removed, failures)
+    }
+
+    /// Removes the oldest `unconfirmed-*` folders beside `aside` beyond the
+    /// newest `keep`; returns those removed and why others could not be.
+    private static func pruneUnconfirmed(beside aside: String, keep: Int) -> (removed: [String], failures: [String]) {
         let folder = FileSystem.parent(of: aside)
-        let kept = try FileSystem.list(folder).filter { $0.hasPrefix("unconfirmed-") }.map { name in
+        let names: [String]
+        do {
+            names = try FileSystem.list(folder)
+        } catch {
+            return ([], ["\(error)"])
+        }
+        let kept = names.filter { $0.hasPrefix("unconfirmed-") }.map { name in
             (name: name, modified: FileSystem.attributes(folder + "/" + name)?.modifiedNanoseconds ?? 0)
         }.sorted { ($0.modified, $0.name) < ($1.modified, $1.name) }
         var removed: [String] = []
+        var failures: [String] = []
         for old in kept.dropLast(max(0, keep)) where folder + "/" + old.name != aside {
-            try FileSystem.removeFolder(folder + "/" + old.name)
-            removed.append(folder + "/" + old.name)
+            do {
+                try FileSystem.removeFolder(folder + "/" + old.name)
+                removed.append(folder + "/" + old.name)
+            } catch {
+                failures.append("\(error)")
+            }
         }
-        return (sealed.count, removed)
+        return (removed, failures)
     }
 
     /// Removes the oldest copies of `path` kept aside beyond the newest

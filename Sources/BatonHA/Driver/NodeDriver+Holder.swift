@@ -262,10 +262,11 @@ extension NodeDriver {
                     let aside = "\(database.stateDirectory)/unconfirmed-epoch-\(epoch)-\(clock.now())"
                     do {
                         let keep = config.divergedCopiesKept
-                        let (count, removed) = try LocalDatabase.setAsideUnconfirmed(
+                        let (count, removed, failures) = try LocalDatabase.setAsideUnconfirmed(
                             replicator.pendingDirectory, to: aside, keep: keep)
                         log(database, "\(count) sealed files the store never confirmed are kept in \(aside)")
                         for old in removed { log(database, "removed \(old) (diverged.keep: \(keep ?? 0))") }
+                        for failure in failures { log(database, "diverged.keep: \(failure)") }
                     } catch {
                         // A rename within one folder failing means the disk is in trouble; an
                         // operator must move them before this node holds the baton again.

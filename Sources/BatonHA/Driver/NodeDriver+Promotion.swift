@@ -209,7 +209,7 @@ extension NodeDriver {
     private func setAsideEarlierTerms(_ database: NodeDatabase) throws {
         let aside = "\(database.stateDirectory)/unconfirmed-before-epoch-\(machine.epoch)-\(clock.now())"
         let keep = config.divergedCopiesKept
-        let (count, removed) = try LocalDatabase.setAsideUnconfirmed(
+        let (count, removed, failures) = try LocalDatabase.setAsideUnconfirmed(
             database.stateDirectory + "/pending", to: aside, keep: keep)
         if count > 0 {
             log(
@@ -217,6 +217,7 @@ extension NodeDriver {
                 "\(count) sealed files of an earlier term the store never confirmed are kept in \(aside), not uploaded")
         }
         for old in removed { log(database, "removed \(old) (diverged.keep: \(keep ?? 0))") }
+        for failure in failures { log(database, "diverged.keep: \(failure)") }
     }
 
     /// Starts replicating `database` (opened by `openReplicator`) and streaming it to standbys.
