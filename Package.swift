@@ -22,7 +22,7 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CLZ4", path: "Sources/CLZ4", providers: [.apt(["liblz4-dev"])]),
-        .target(name: "BatonCore", dependencies: ["CLZ4"]),
+        .target(name: "BatonCore", dependencies: ["CLZ4", .product(name: "Crypto", package: "swift-crypto")]),
         .target(
             name: "BatonSystem",
             dependencies: ["BatonCore", .product(name: "NIOPosix", package: "swift-nio")]),
@@ -73,7 +73,8 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
-        .testTarget(name: "BatonCoreTests", dependencies: ["BatonCore"]),
+        .testTarget(
+            name: "BatonCoreTests", dependencies: ["BatonCore", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "BatonStoreTests", dependencies: ["BatonStore", "BatonCore", "BatonSystem"]),
         .testTarget(
             name: "BatonReplicationTests",

@@ -30,6 +30,9 @@ public struct BatonError: Error, CustomStringConvertible, Sendable {
         /// A copy was written by something other than the history it follows
         /// (kept aside, never applied to or served).
         case diverged
+        /// Encrypted data could not be opened with the identities given
+        /// (none is a recipient, or none was given).
+        case decryption
     }
 
     /// The kind of failure.
