@@ -103,7 +103,7 @@ public enum ReplicaCatalog {
         guard file.size >= Int64(LTXHeader.size + LTXTrailer.size) else {
             throw BatonError(.corrupt, "\(store.displayURL)/\(file.key) is too short to be an LTX file")
         }
-        let bytes = try await store.get(file.key, range: (file.size - Int64(LTXTrailer.size))..<file.size)
+        let bytes = try await store.getTail(file.key, count: LTXTrailer.size, storedSize: file.size)
         return LTXTrailer(postApplyChecksum: BigEndian.uint64(bytes, 0), fileChecksum: BigEndian.uint64(bytes, 8))
     }
 }

@@ -17,6 +17,11 @@ public protocol ObjectStore: Sendable {
     /// Bytes `range` of the object.
     func get(_ key: String, range: Range<Int64>) async throws -> [UInt8]
 
+    /// The last `count` bytes of the object, whose listed size is
+    /// `storedSize` (an encrypted store's plaintext is shorter than what it
+    /// stores, so a range cannot be computed from a listing).
+    func getTail(_ key: String, count: Int, storedSize: Int64) async throws -> [UInt8]
+
     /// The whole object with its ETag and the store's time; nil if it does
     /// not exist. S3 answers all three in one GET (the lease is read so,
     /// every second or two by every node).
@@ -47,6 +52,11 @@ public protocol ObjectStore: Sendable {
 }
 
 extension ObjectStore {
+    /// A range ending at the stored size.
+    public func getTail(_ key: String, count: Int, storedSize: Int64) async throws -> [UInt8] {
+        try await get(key, range: max(0, storedSize - Int64(count))..<storedSize)
+    }
+
     /// Every object whose key starts with `prefix`, in key order.
     public func list(prefix: String) async throws -> [ObjectInfo] {
         try await list(prefix: prefix, startAfter: nil)

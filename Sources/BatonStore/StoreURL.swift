@@ -64,16 +64,22 @@ public enum StoreURL: Equatable, Sendable {
         group.prefixed ? appending(member.name) : self
     }
 
-    /// Opens the store this URL names, counting its requests in `metrics`.
-    public func open(metrics: StoreMetrics = StoreMetrics()) throws -> any ObjectStore {
+    /// Opens the store this URL names, counting its requests in `metrics`,
+    /// its objects encrypted as `encryption` says (nil: written plain, and
+    /// an encrypted one read is an error that says which option is missing).
+    public func open(metrics: StoreMetrics = StoreMetrics(), encryption: StoreEncryption? = nil) throws
+        -> any ObjectStore
+    {
+        let store: any ObjectStore
         switch self {
         case .file(let path):
-            return FileStore(root: path, metrics: metrics)
+            store = FileStore(root: path, metrics: metrics)
         case .s3(let bucket, let prefix, let query):
             let environment = ProcessInfo.processInfo.environment
-            return S3Store(
+            store = S3Store(
                 configuration: try S3Configuration(
                     bucket: bucket, prefix: prefix, query: query, environment: environment), metrics: metrics)
         }
+        return EncryptedStore(store, encryption: encryption)
     }
 }

@@ -48,6 +48,8 @@ public struct AgeOpenedFile: Sendable {
 
     /// Plaintext bytes per chunk.
     public static let chunkSize = AgePayloadKey.chunkSize
+    /// Bytes each chunk adds (its authentication tag).
+    public static let tagSize = AgePayloadKey.tagSize
     /// Sealed bytes per whole chunk.
     public static let sealedChunkSize = AgePayloadKey.sealedChunkSize
 }
