@@ -25,6 +25,7 @@ public final class GroupReplicator: Sendable {
     }
 
     private let storeURL: StoreURL
+    private let encryption: StoreEncryption?
     private let options: ReplicatorOptions
     private let log: @Sendable (String) -> Void
     private let scanIntervalMilliseconds: Int64
@@ -38,10 +39,11 @@ public final class GroupReplicator: Sendable {
     /// A backup of `group` into `storeURL`; `options.stateDirectory`, when
     /// set, gets a folder per database.
     public init(
-        group: DatabaseGroup, storeURL: StoreURL, options: ReplicatorOptions, scanIntervalMilliseconds: Int64 = 1000,
-        log: @escaping @Sendable (String) -> Void
+        group: DatabaseGroup, storeURL: StoreURL, encryption: StoreEncryption? = nil, options: ReplicatorOptions,
+        scanIntervalMilliseconds: Int64 = 1000, log: @escaping @Sendable (String) -> Void
     ) {
         self.storeURL = storeURL
+        self.encryption = encryption
         self.options = options
         self.log = log
         self.scanIntervalMilliseconds = scanIntervalMilliseconds
@@ -102,7 +104,7 @@ public final class GroupReplicator: Sendable {
     /// Opens the replicator of `member` (checks the database, nothing uploaded yet).
     private func open(_ member: DatabaseGroup.Member) throws -> Replicator {
         let group = self.group
-        let store = try storeURL.replica(of: member, in: group).open()
+        let store = try storeURL.replica(of: member, in: group).open(encryption: encryption)
         var options = self.options
         if group.prefixed, let base = options.stateDirectory { options.stateDirectory = base + "/" + member.name }
         let log = self.log

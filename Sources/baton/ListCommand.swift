@@ -21,12 +21,16 @@ struct ListCommand: AsyncParsableCommand {
     @Option(help: "The database of a group to list (its name in the store).")
     var db: String?
 
+    @OptionGroup(title: "Encryption")
+    var encryption: EncryptionOptions
+
     @Flag(help: "Print JSON.")
     var json = false
 
     func run() async throws {
         let root = try StoreURL(url)
-        let store = try (db.map { root.appending($0) } ?? root).open()
+        let store = try (db.map { root.appending($0) } ?? root).open(
+            encryption: try encryption.load(forWriting: false))
         var files = try await ReplicaCatalog.files(in: store, headers: false)
         if db == nil, files.isEmpty {
             let databases = try await ReplicaCatalog.databases(in: store)
@@ -43,13 +47,20 @@ struct ListCommand: AsyncParsableCommand {
                 "\(rootStore.displayURL) has no database named \(db)"
                     + (known.isEmpty ? "" : " (it has: \(known.joined(separator: ", ")))"))
         }
-        files = try await ReplicaCatalog.withHeaders(files, in: store)
+        var encrypted = false
+        do {
+            files = try await ReplicaCatalog.withHeaders(files, in: store)
+        } catch let error as BatonError where error.code == .decryption && encryption.identity == nil {
+            // Names and sizes need no key; times and epochs are inside the files.
+            encrypted = true
+        }
         if json {
             try Output.json(
                 files.map {
                     ListedFile(
                         level: $0.level, minTXID: $0.minTXID, maxTXID: $0.maxTXID, size: $0.size,
-                        timestamp: Output.time($0.timestampMilliseconds ?? 0), epoch: $0.epoch ?? 0)
+                        timestamp: $0.timestampMilliseconds.map(Output.time), epoch: $0.epoch,
+                        encrypted: encrypted ? true : nil)
                 })
             return
         }
@@ -61,13 +72,17 @@ struct ListCommand: AsyncParsableCommand {
         for file in files {
             let columns = [
                 pad("\(file.level)", 5), pad("\(file.minTXID)", 8), pad("\(file.maxTXID)", 8),
-                pad(Output.time(file.timestampMilliseconds ?? 0), 24), pad("\(file.epoch ?? 0)", 5),
+                pad(file.timestampMilliseconds.map(Output.time) ?? "?", 24), pad(file.epoch.map { "\($0)" } ?? "?", 5),
                 Output.bytes(file.size),
             ]
             print(columns.joined(separator: "  "))
         }
         let total = files.reduce(Int64(0)) { $0 + $1.size }
         print("\(files.count) files, \(Output.bytes(total)), transactions up to \(files.map(\.maxTXID).max() ?? 0)")
+        if encrypted {
+            print(
+                "the files are encrypted (age): sizes are as stored; --age-identity FILE shows their times and epochs")
+        }
     }
 
     /// A group's store: one line per database.
@@ -116,6 +131,9 @@ struct ListedFile: Encodable {
     var minTXID: UInt64
     var maxTXID: UInt64
     var size: Int64
-    var timestamp: String
-    var epoch: UInt64
+    /// nil when the file is encrypted and no identity was given.
+    var timestamp: String?
+    var epoch: UInt64?
+    /// true when the files are encrypted and no identity was given.
+    var encrypted: Bool?
 }

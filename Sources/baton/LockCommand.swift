@@ -36,6 +36,9 @@ struct LockCommand: AsyncParsableCommand {
     @Flag(help: "Push the changes even when the command fails.")
     var pushOnFailure = false
 
+    @OptionGroup(title: "Encryption")
+    var encryption: EncryptionOptions
+
     @Argument(parsing: .postTerminator, help: "The command to run (after --).")
     var command: [String] = []
 
@@ -45,7 +48,7 @@ struct LockCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let store = try StoreURL(url).open()
+        let store = try StoreURL(url).open(encryption: try encryption.load(forWriting: true))
         let host = ProcessInfo.processInfo.hostName
         let client = LeaseClient(
             store: store, holder: "lock@\(host):\(getpid())", timing: .init(ttlMilliseconds: ttl.milliseconds))

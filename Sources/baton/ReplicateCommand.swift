@@ -101,6 +101,9 @@ struct ReplicateCommand: AsyncParsableCommand {
                 """))
     var litestreamCompatible = false
 
+    @OptionGroup(title: "Encryption")
+    var encryption: EncryptionOptions
+
     @Flag(help: "Print a JSON summary on exit.")
     var json = false
 
@@ -125,11 +128,11 @@ struct ReplicateCommand: AsyncParsableCommand {
 
     func run() async throws {
         if let mode = try groupMode() {
-            try await runGroup(mode.group, storeURL: mode.store)
+            try await runGroup(mode.group, storeURL: mode.store, encryption: mode.encryption)
             return
         }
         guard let database, let url else { throw ValidationError("give a database and a store URL") }
-        let store = try StoreURL(url).open()
+        let store = try StoreURL(url).open(encryption: try encryption.load(forWriting: true))
         let replicator = try Replicator(databasePath: database, store: store, options: replicatorOptions()) {
             Output.log($0)
         }
@@ -205,26 +208,29 @@ struct ReplicateCommand: AsyncParsableCommand {
         return options
     }
 
-    /// The group and its store with --config or --dir; nil for one database.
-    private func groupMode() throws -> (group: DatabaseGroup, store: StoreURL)? {
+    /// The group, its store and its encryption with --config or --dir; nil for one database.
+    private func groupMode() throws -> (group: DatabaseGroup, store: StoreURL, encryption: StoreEncryption?)? {
+        let options = try encryption.load(forWriting: true)
         if let config {
             let file = try NodeConfig.load(path: config, environment: ProcessInfo.processInfo.environment)
             guard let group = file.group else {
                 throw BatonError(.usage, "\(config): databases: (or database:) is required")
             }
             guard !file.store.isEmpty else { throw BatonError(.usage, "\(config): store is required") }
-            return (group, try StoreURL(file.store))
+            // The command line's keys over the file's.
+            return (group, try StoreURL(file.store), try options ?? file.storeEncryption())
         }
         if let dir, let url = database {
-            return (try DatabaseGroup(directory: .init(path: dir, pattern: pattern)), try StoreURL(url))
+            return (try DatabaseGroup(directory: .init(path: dir, pattern: pattern)), try StoreURL(url), options)
         }
         return nil
     }
 
     /// Backs up every database of `group` until a signal (or the --exec child) stops it.
-    private func runGroup(_ group: DatabaseGroup, storeURL: StoreURL) async throws {
+    private func runGroup(_ group: DatabaseGroup, storeURL: StoreURL, encryption: StoreEncryption?) async throws {
         let replicator = GroupReplicator(
-            group: group, storeURL: storeURL, options: replicatorOptions(), scanIntervalMilliseconds: scanMs
+            group: group, storeURL: storeURL, encryption: encryption, options: replicatorOptions(),
+            scanIntervalMilliseconds: scanMs
         ) { Output.log($0) }
         let once = self.once
         let ended = Mutex<[GroupReplicator.Outcome]>([])

@@ -58,6 +58,9 @@ struct RestoreCommand: AsyncParsableCommand {
     @Flag(help: "Do nothing (and succeed) if the output already exists.")
     var ifNotExists = false
 
+    @OptionGroup(title: "Encryption")
+    var encryption: EncryptionOptions
+
     @Flag(help: "Print the result as JSON.")
     var json = false
 
@@ -84,7 +87,7 @@ struct RestoreCommand: AsyncParsableCommand {
             return
         }
         let root = try StoreURL(url)
-        let store = try (db.map { root.appending($0) } ?? root).open()
+        let store = try (db.map { root.appending($0) } ?? root).open(encryption: try encryption.load(forWriting: false))
         let target = self.target
         let started = Date()
         let showProgress = !json && isatty(STDERR_FILENO) != 0
@@ -121,7 +124,8 @@ extension RestoreCommand {
     /// `--all`: every database of the group, each into `<output>/<name><suffix>`.
     func restoreAll() async throws {
         let root = try StoreURL(url)
-        let rootStore = try root.open()
+        let keys = try encryption.load(forWriting: false)
+        let rootStore = try root.open(encryption: keys)
         let names = try await ReplicaCatalog.databases(in: rootStore).keys.sorted()
         guard !names.isEmpty else {
             throw BatonError(
@@ -143,7 +147,7 @@ extension RestoreCommand {
             let started = Date()
             let result: RestoreResult
             do {
-                result = try await Restorer(store: try root.appending(item.name).open()).restore(
+                result = try await Restorer(store: try root.appending(item.name).open(encryption: keys)).restore(
                     to: item.path, target: target, integrity: integrity.value, force: force)
             } catch let error as BatonError where error.code == .notFound && timestamp != nil {
                 // A database that did not exist yet at that time has nothing to restore.

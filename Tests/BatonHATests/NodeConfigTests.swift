@@ -45,6 +45,9 @@ import Testing
           readWait: 300ms
         diverged:
           keep: 3
+        encryption:
+          identity: /etc/baton/key.txt
+          recipients: [age1htv8rtnsxwwxzld0sw6f9c3xzftyaxy0mdwaxvs2ml6skvzztcsqzd9gt6]
         """
 
     @Test func everyKeyIsRead() throws {
@@ -76,6 +79,8 @@ import Testing
         #expect(config.relayBusyTimeoutMilliseconds == 2000)
         #expect(config.relayReadWaitMilliseconds == 300)
         #expect(config.divergedCopiesKept == 3)
+        #expect(config.encryptionIdentity == "/etc/baton/key.txt")
+        #expect(config.encryptionRecipients == ["age1htv8rtnsxwwxzld0sw6f9c3xzftyaxy0mdwaxvs2ml6skvzztcsqzd9gt6"])
         try config.validate()
     }
 
@@ -121,6 +126,10 @@ import Testing
         #expect(message("relay:\n  maxBodyBytes: big").contains("relay.maxBodyBytes must be a number"))
         #expect(message("diverged:\n  keep: 0").contains("diverged.keep must be 'all' or a number"))
         #expect(message("diverged:\n  keep: some").contains("diverged.keep must be 'all' or a number"))
+        #expect(message("encryption:\n  recipients: [age1x]").contains("encryption.identity"))
+        #expect(
+            message("encryption:\n  identity: k\n  recipients: age1x").contains("encryption.recipients must be a list"))
+        #expect(message("encryption:\n  identiy: k").contains("unknown key encryption.identiy"))
     }
 
     @Test func validationRefusesUnsafeOrIncompleteSettings() throws {

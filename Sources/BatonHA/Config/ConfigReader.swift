@@ -13,7 +13,7 @@ struct ConfigReader {
             root, "",
             [
                 "name", "database", "databases", "store", "token", "api", "proxy", "app", "peers", "lease", "handoff",
-                "replication", "relay", "diverged",
+                "replication", "relay", "diverged", "encryption",
             ])
         config.name = try string(root, "name") ?? ""
         config.database = try string(root, "database") ?? ""
@@ -105,6 +105,21 @@ struct ConfigReader {
                         "\(source): diverged.keep must be 'all' or a number of copies of at least 1, got '\(text)'")
                 }
                 config.divergedCopiesKept = count
+            }
+        }
+        if let encryption = try map(root, "encryption") {
+            try known(encryption, "encryption.", ["recipients", "identity"])
+            config.encryptionIdentity = try string(encryption, "identity", path: "encryption.")
+            if let recipients = encryption["recipients"], !(recipients is NSNull) {
+                guard let list = recipients as? [Any], list.allSatisfy({ $0 is String }) else {
+                    throw BatonError(.usage, "\(source): encryption.recipients must be a list of age1… recipients")
+                }
+                config.encryptionRecipients = list.compactMap { $0 as? String }
+            }
+            if config.encryptionIdentity == nil {
+                throw BatonError(
+                    .usage,
+                    "\(source): encryption.identity (an age identity file) is required: a node reads its replica back")
             }
         }
         if let relay = try map(root, "relay") {

@@ -15,6 +15,11 @@ public struct NodeConfig: Sendable, Equatable {
     public var databases: DatabaseGroup?
     /// Replica URL: `file:///dir`, a path, or `s3://bucket/prefix?...`.
     public var store = ""
+    /// `encryption.identity`: the age identity file the replica is
+    /// encrypted to and opened with; nil writes it plain.
+    public var encryptionIdentity: String?
+    /// `encryption.recipients`: more age recipients every new file is encrypted to.
+    public var encryptionRecipients: [String] = []
     /// Where the node API listens (`host:port`); loopback unless a token is set.
     public var apiListen = "127.0.0.1:8700"
     /// How peers reach this node's API (default `http://<apiListen>`).

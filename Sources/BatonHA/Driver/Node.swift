@@ -98,11 +98,14 @@ public final class Node: Sendable {
         let metrics = StoreMetrics()
         storeMetrics = metrics
         let storeURL = try StoreURL(config.store)
-        store = wrapStore(try storeURL.open(metrics: metrics))
+        let encryption = try config.storeEncryption()
+        store = wrapStore(try storeURL.open(metrics: metrics, encryption: encryption))
         let group = config.group ?? .single(path: config.database)
         databases = try group.members.map { member in
             NodeDatabase(
-                member: member, store: wrapStore(try storeURL.replica(of: member, in: group).open(metrics: metrics)),
+                member: member,
+                store: wrapStore(
+                    try storeURL.replica(of: member, in: group).open(metrics: metrics, encryption: encryption)),
                 clock: clock)
         }
         lease = LeaseClient(
