@@ -85,6 +85,13 @@ import Testing
         #expect(missing?.code == .decryption)
         #expect(missing?.message.contains("--age-identity") == true)
         await #expect(throws: BatonError.self) { _ = try await unkeyed.get("ltx/0/new.ltx", range: 0..<100) }
+        let storedSize = try #require(try await raw.list(prefix: "ltx/0/new.ltx").first).size
+        await #expect(throws: BatonError.self) {
+            _ = try await unkeyed.getTail("ltx/0/new.ltx", count: 16, storedSize: storedSize)
+        }
+        // Plain objects read exactly what is asked (no chunk-sized reads without encryption).
+        #expect(try await unkeyed.get("ltx/0/old.ltx", range: 10..<20) == Array(plain(100)[10..<20]))
+        #expect(try await unkeyed.getTail("ltx/0/old.ltx", count: 10, storedSize: 100) == Array(plain(100).suffix(10)))
         // Listing needs no key: names and stored sizes.
         #expect(try await unkeyed.list(prefix: "ltx/").map(\.key) == ["ltx/0/new.ltx", "ltx/0/old.ltx"])
 

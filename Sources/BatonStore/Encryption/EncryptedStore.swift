@@ -50,6 +50,12 @@ public struct EncryptedStore: ObjectStore {
 
     public func get(_ key: String, range: Range<Int64>) async throws -> [UInt8] {
         guard !range.isEmpty else { return [] }
+        guard encryption != nil else {
+            // Plain reads stay exact; an encrypted object's header says what is missing.
+            let bytes = try await inner.get(key, range: range)
+            if range.lowerBound == 0, Self.isEncrypted(bytes) { _ = try identitiesToOpen(key) }
+            return bytes
+        }
         let sealed = Int64(AgeOpenedFile.sealedChunkSize)
         let chunk = Int64(AgeOpenedFile.chunkSize)
         // Enough for the header and the range's chunks when it lies in the first one (LTX headers).
@@ -75,6 +81,12 @@ public struct EncryptedStore: ObjectStore {
     }
 
     public func getTail(_ key: String, count: Int, storedSize: Int64) async throws -> [UInt8] {
+        guard encryption != nil else {
+            // The tail of an age file is ciphertext: its start tells (a rare read: starts, locks).
+            let head = try await inner.get(key, range: 0..<Int64(Self.magic.count))
+            if Self.isEncrypted(head) { _ = try identitiesToOpen(key) }
+            return try await inner.getTail(key, count: count, storedSize: storedSize)
+        }
         let sealed = Int64(AgeOpenedFile.sealedChunkSize)
         // Small objects (most LTX files) whole, in one request.
         if storedSize <= Int64(Self.headerRoom) + 2 * sealed {
