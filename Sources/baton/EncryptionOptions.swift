@@ -7,7 +7,7 @@ struct EncryptionOptions: ParsableArguments {
     @Option(
         name: .customLong("age-recipient"),
         help: ArgumentHelp(
-            "Also encrypt new files to this age recipient (age1…); repeat for several.",
+            "Writers: also encrypt new files to this age recipient (age1…); repeat for several.",
             discussion: "The identity's own recipient is always one; add a recovery key or the next key while rotating."
         ))
     var recipients: [String] = []
@@ -15,7 +15,7 @@ struct EncryptionOptions: ParsableArguments {
     @Option(
         name: .customLong("age-identity"),
         help: ArgumentHelp(
-            "An age identity file (AGE-SECRET-KEY-1… lines, as age-keygen writes): encrypt new files to it and open encrypted ones.",
+            "An age identity file (AGE-SECRET-KEY-1… lines, as age-keygen writes) that opens an encrypted replica; commands that write also encrypt new files to it.",
             valueName: "file"))
     var identity: String?
 
