@@ -110,7 +110,7 @@ public struct EncryptedStore: ObjectStore {
 
     public func localCopy(_ key: String, scratchDirectory: String) async throws -> (path: String, isTemporary: Bool) {
         let (path, isTemporary) = try await inner.localCopy(key, scratchDirectory: scratchDirectory)
-        let peek = try LocalFile(path, .read).read(at: 0, count: Self.magic.count)
+        let peek = try await BlockingWork.run { try LocalFile(path, .read).read(at: 0, count: Self.magic.count) }
         guard Self.isEncrypted(peek) else { return (path, isTemporary) }
         defer { if isTemporary { try? FileSystem.remove(path) } }
         let identities = try identitiesToOpen(key)
