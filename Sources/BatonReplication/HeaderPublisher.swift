@@ -14,11 +14,20 @@ final class HeaderPublisher {
     private var waiting: [HeaderCacheJournal.Line] = []
     private var oldestWaitingMilliseconds: Int64?
     private var failureLogged = false
+    /// The keys of the newest whole listing this process made (retention's), and when it began.
+    private var listing: (keys: Set<String>, startedMilliseconds: Int64)?
 
     init(store: any ObjectStore, epoch: UInt64, log: @escaping (String) -> Void) {
         self.store = store
         self.epoch = epoch
         self.log = log
+    }
+
+    /// What a whole listing of `ltx/` that began at `startedMilliseconds` held
+    /// (less what was deleted after it): merges drop the lines of files it
+    /// lacks, from segments written before it began.
+    func noteListing(keys: Set<String>, startedMilliseconds: Int64) {
+        listing = (keys, startedMilliseconds)
     }
 
     /// Headers of files just uploaded.
@@ -55,18 +64,29 @@ final class HeaderPublisher {
     }
 
     /// Merges the segments of the smallest size tier holding four or more
-    /// into one, keeping only lines whose file the store still has unchanged.
+    /// into one, the later line of a file winning. Lines of files the last
+    /// whole listing (retention's) lacked are dropped from segments written
+    /// before it began: every line of a segment names a file uploaded before
+    /// the segment was written. No listing of its own: that would be the
+    /// whole history (tens of thousands of keys) every few minutes; a stale
+    /// line costs a reader one header read, since readers check ETags.
     private func mergeFullTier() async throws {
         let segments = try await store.list(prefix: PublishedHeaders.prefix)
         guard segments.count > 3 else { return }
         let tiers = Dictionary(grouping: segments) { Self.tier(of: $0.size) }
         guard let (_, members) = tiers.filter({ $0.value.count >= 4 }).min(by: { $0.key < $1.key }) else { return }
-        var etags: [String: String] = [:]
-        for object in try await store.list(prefix: "ltx/") { etags[object.key] = object.etag }
         var merged: [String: HeaderCacheJournal.Line] = [:]
-        for segment in members {
+        let ordered = members.sorted {
+            (PublishedHeaders.writtenMilliseconds(segment: $0.key) ?? 0, $0.key)
+                < (PublishedHeaders.writtenMilliseconds(segment: $1.key) ?? 0, $1.key)
+        }
+        for segment in ordered {
             guard let bytes = try await store.fetch(segment.key)?.bytes else { continue }
-            for line in PublishedHeaders.decode(bytes) where etags[line.key] == line.etag { merged[line.key] = line }
+            let written = PublishedHeaders.writtenMilliseconds(segment: segment.key) ?? .max
+            for line in PublishedHeaders.decode(bytes) {
+                if let listing, written < listing.startedMilliseconds, !listing.keys.contains(line.key) { continue }
+                merged[line.key] = line
+            }
         }
         let now = Replicator.nowMilliseconds()
         let key = PublishedHeaders.segmentKey(epoch: epoch, nowMilliseconds: now)

@@ -38,6 +38,14 @@ public enum PublishedHeaders {
             + random + ".txt"
     }
 
+    /// When the segment named `key` was written (its writer's clock); nil for other keys.
+    static func writtenMilliseconds(segment key: String) -> Int64? {
+        guard key.hasPrefix(prefix), key.hasSuffix(".txt") else { return nil }
+        let parts = key.dropFirst(prefix.count).dropLast(4).split(separator: "-")
+        guard parts.count == 3, let time = UInt64(parts[1], radix: 16), time <= UInt64(Int64.max) else { return nil }
+        return Int64(time)
+    }
+
     /// The bytes of a segment holding `lines`.
     static func encode(_ lines: [HeaderCacheJournal.Line]) -> [UInt8] {
         var text = firstLine + "\n"

@@ -18,6 +18,8 @@ extension ReplicaCatalog {
         public var epochStarts: [UInt64: UInt64]
         /// Whether the whole replica was listed.
         public var listedWhole: Bool
+        /// Why the partial listing could not be used, when the whole was listed.
+        public var wholeListingReason: String?
 
         /// The files a deposed holder did not write too late.
         public var live: [LTXFileInfo] { RestorePlan.fenced(files, epochStarts: epochStarts) }
@@ -31,10 +33,24 @@ extension ReplicaCatalog {
     ) async throws -> Newest {
         var starts = markers ?? [:]
         if markers == nil { starts = try await EpochMarkers.load(from: store) }
-        if !starts.isEmpty, let partial = try await levelByLevel(in: store, epochStarts: starts, width: width) {
-            return Newest(files: partial, epochStarts: starts, listedWhole: false)
+        guard !starts.isEmpty else {
+            var newest = try await whole(in: store, epochStarts: starts, width: width)
+            newest.wholeListingReason = "the replica has no \(EpochStart.prefix) markers"
+            return newest
         }
-        return try await whole(in: store, epochStarts: starts, width: width)
+        switch try await levelByLevel(in: store, epochStarts: starts, width: width) {
+        case .success(let partial):
+            return Newest(files: partial, epochStarts: starts, listedWhole: false)
+        case .failure(let reason):
+            var newest = try await whole(in: store, epochStarts: starts, width: width)
+            newest.wholeListingReason = reason.message
+            return newest
+        }
+    }
+
+    /// Why a partial listing cannot stand for the whole.
+    struct PartialListingRefused: Error {
+        var message: String
     }
 
     /// Every file, with headers, and the markers given.
@@ -46,23 +62,24 @@ extension ReplicaCatalog {
             listedWhole: true)
     }
 
-    /// The partial listing; nil when a listed file's epoch is not marked or
-    /// no live snapshot is listed (the whole listing decides then).
+    /// The partial listing; refused when a listed file's epoch is not marked
+    /// or no live snapshot is listed (the whole listing decides then).
     private static func levelByLevel(in store: any ObjectStore, epochStarts: [UInt64: UInt64], width: Int)
-        async throws -> [LTXFileInfo]?
+        async throws -> Result<[LTXFileInfo], PartialListingRefused>
     {
         var listed = try await level(LTXFileInfo.snapshotLevel, after: nil, in: store, width: width)
-        guard marked(listed, epochStarts),
-            let base = RestorePlan.fenced(listed, epochStarts: epochStarts).map(\.maxTXID).max()
-        else { return nil }
+        if let unmarked = unmarked(listed, epochStarts) { return .failure(unmarked) }
+        guard let base = RestorePlan.fenced(listed, epochStarts: epochStarts).map(\.maxTXID).max() else {
+            return .failure(.init(message: "no snapshot of a live epoch is in ltx/\(LTXFileInfo.snapshotLevel)/"))
+        }
         var reach = base
         for number in (0..<LTXFileInfo.snapshotLevel).reversed() {
             let found = try await level(number, after: reach, in: store, width: width)
-            guard marked(found, epochStarts) else { return nil }
+            if let unmarked = unmarked(found, epochStarts) { return .failure(unmarked) }
             listed += found
             reach = RestorePlan.reach(from: reach, over: RestorePlan.fenced(found, epochStarts: epochStarts))
         }
-        return listed.sorted()
+        return .success(listed.sorted())
     }
 
     /// One level's files whose first transaction is at or after `after`, with headers.
@@ -88,8 +105,10 @@ extension ReplicaCatalog {
         return try await withHeaders(files, in: store, etags: etags, width: width)
     }
 
-    /// Whether every listed file's epoch (beyond 0) is marked.
-    private static func marked(_ files: [LTXFileInfo], _ epochStarts: [UInt64: UInt64]) -> Bool {
-        files.allSatisfy { file in file.epoch.map { $0 == 0 || epochStarts[$0] != nil } ?? true }
+    /// A listed file whose epoch (beyond 0) is not marked, as a refusal.
+    private static func unmarked(_ files: [LTXFileInfo], _ epochStarts: [UInt64: UInt64]) -> PartialListingRefused? {
+        guard let file = files.first(where: { file in file.epoch.map { $0 != 0 && epochStarts[$0] == nil } ?? false })
+        else { return nil }
+        return .init(message: "\(file.key) is of epoch \(file.epoch ?? 0), which has no \(EpochStart.prefix) marker")
     }
 }

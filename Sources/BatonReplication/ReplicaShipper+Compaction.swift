@@ -72,6 +72,8 @@ extension ReplicaShipper {
         }
         let doomed = RetentionPlan.deletions(
             files: withTimes, nowMilliseconds: now, retentionMilliseconds: options.retentionMilliseconds)
+        headers.noteListing(
+            keys: Set(files.map(\.key)).subtracting(doomed.map(\.key)), startedMilliseconds: now)
         for file in doomed {
             try await store.delete(file.key, ifMatch: nil)
             counters.withLock { $0.filesDeleted += 1 }

@@ -25,11 +25,15 @@ public struct RestoreResult: Sendable {
         public var applyMilliseconds: Int64 = 0
         /// SQLite's check of the result.
         public var checkMilliseconds: Int64 = 0
+        /// Why the whole replica was listed (nil: the newest files sufficed, or a
+        /// point-in-time target needed the whole history anyway).
+        public var wholeListingReason: String?
 
-        /// "listing 1.2 s, files 3.4 s, check 0.5 s".
+        /// "listing 1.2 s, files 3.4 s, check 0.5 s", and why the whole replica was listed.
         public var summary: String {
-            [("listing", catalogMilliseconds), ("files", applyMilliseconds), ("check", checkMilliseconds)]
+            let phases = [("listing", catalogMilliseconds), ("files", applyMilliseconds), ("check", checkMilliseconds)]
                 .map { "\($0.0) \(DurationText.format($0.1))" }.joined(separator: ", ")
+            return phases + (wholeListingReason.map { "; listed the whole replica: \($0)" } ?? "")
         }
     }
 }

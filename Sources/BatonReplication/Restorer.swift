@@ -31,7 +31,7 @@ public struct Restorer {
             }
         }
         let started = MonotonicClock.now()
-        let plan = try await self.plan(target, epochStarts: epochStarts)
+        let (plan, wholeListingReason) = try await self.plan(target, epochStarts: epochStarts)
         let listed = MonotonicClock.now()
 
         let directory = FileSystem.parent(of: output)
@@ -45,7 +45,7 @@ public struct Restorer {
             try FileSystem.rename(temporary, to: output)
             result.timings = .init(
                 catalogMilliseconds: listed - started, applyMilliseconds: applied - listed,
-                checkMilliseconds: MonotonicClock.now() - applied)
+                checkMilliseconds: MonotonicClock.now() - applied, wholeListingReason: wholeListingReason)
             return result
         } catch {
             try? FileSystem.remove(temporary)
@@ -53,26 +53,36 @@ public struct Restorer {
         }
     }
 
-    /// The files to apply. Headers give timestamps and the writers' epochs
-    /// (fencing deposed holders' files). The newest state is planned from a
-    /// partial listing when the replica allows it, and from the whole one
-    /// when that plan fails.
-    private func plan(_ target: RestorePlan.Target, epochStarts: [UInt64: UInt64]) async throws -> RestorePlan {
+    /// The files to apply, and why the whole replica was listed when it was.
+    /// Headers give timestamps and the writers' epochs (fencing deposed
+    /// holders' files). The newest state is planned from a partial listing
+    /// when the replica allows it, and from the whole one when that plan fails.
+    private func plan(_ target: RestorePlan.Target, epochStarts: [UInt64: UInt64]) async throws
+        -> (plan: RestorePlan, wholeListingReason: String?)
+    {
         do {
             let markers = try await EpochMarkers.load(from: store)
             let starts = epochStarts.merging(markers, uniquingKeysWith: min)
-            var listing: ReplicaCatalog.Newest?
-            if target == .latest {
-                let newest = try await ReplicaCatalog.newest(in: store, markers: markers)
-                if newest.listedWhole {
-                    listing = newest
-                } else if let plan = try? RestorePlan.make(files: newest.files, target: target, epochStarts: starts) {
-                    return plan
-                }
+            guard target == .latest else {
+                let whole = try await ReplicaCatalog.whole(in: store, epochStarts: markers)
+                return (try RestorePlan.make(files: whole.files, target: target, epochStarts: starts), nil)
             }
-            var whole = listing
-            if whole == nil { whole = try await ReplicaCatalog.whole(in: store, epochStarts: markers) }
-            return try RestorePlan.make(files: whole?.files ?? [], target: target, epochStarts: starts)
+            let newest = try await ReplicaCatalog.newest(in: store, markers: markers)
+            if newest.listedWhole {
+                return (
+                    try RestorePlan.make(files: newest.files, target: target, epochStarts: starts),
+                    newest.wholeListingReason
+                )
+            }
+            do {
+                return (try RestorePlan.make(files: newest.files, target: target, epochStarts: starts), nil)
+            } catch let refusal as BatonError {
+                let whole = try await ReplicaCatalog.whole(in: store, epochStarts: markers)
+                return (
+                    try RestorePlan.make(files: whole.files, target: target, epochStarts: starts),
+                    "the newest files alone: \(refusal.message)"
+                )
+            }
         } catch let error as BatonError {
             throw BatonError(error.code, "\(store.displayURL): \(error.message)")
         }

@@ -5,7 +5,7 @@ import Synchronization
 /// reads), whole-file ones (`get` and `localCopy`, i.e. downloads) and listed keys.
 final class CountingStore: ObjectStore {
     private let base: any ObjectStore
-    private let counts = Mutex((ranged: 0, whole: 0, listed: 0))
+    private let counts = Mutex((ranged: 0, whole: 0, listed: 0, prefixes: [String]()))
     private let name: String?
 
     /// Counts for `base`; a `displayURL` of its own makes it another machine's
@@ -19,13 +19,18 @@ final class CountingStore: ObjectStore {
     var rangedReads: Int { counts.withLock { $0.ranged } }
     /// Keys the listings returned so far.
     var listedKeys: Int { counts.withLock { $0.listed } }
+    /// The prefixes listed so far, in order.
+    var listedPrefixes: [String] { counts.withLock { $0.prefixes } }
     /// Whole-file reads so far.
     var downloads: Int { counts.withLock { $0.whole } }
     var displayURL: String { name ?? base.displayURL }
 
     func list(prefix: String, startAfter: String?) async throws -> [ObjectInfo] {
         let listed = try await base.list(prefix: prefix, startAfter: startAfter)
-        counts.withLock { $0.listed += listed.count }
+        counts.withLock {
+            $0.listed += listed.count
+            $0.prefixes.append(prefix)
+        }
         return listed
     }
     func get(_ key: String) async throws -> [UInt8] {

@@ -69,6 +69,7 @@ import Testing
         let whole = try RestorePlan.make(
             files: try await ReplicaCatalog.files(in: store, headers: true), target: .latest)
         #expect(restored.txid == last && whole.targetTXID == last)
+        #expect(restored.timings.wholeListingReason == nil)
         #expect(try rowCount(directory + "/restored.db") == "260")
         #expect(try rowCount(directory + "/restored.db") == (try rowCount(directory + "/app.db")))
     }
@@ -98,9 +99,12 @@ import Testing
         try await store.delete(marker.key, ifMatch: nil)
         let unmarked = try await ReplicaCatalog.newest(in: store)
         #expect(unmarked.listedWhole)
+        #expect(unmarked.wholeListingReason?.contains("of epoch 2, which has no epochs/ marker") == true)
         #expect(unmarked.live.map(\.maxTXID).max() == last)
         let again = try await Restorer(store: store).restore(
             to: directory + "/again.db", target: .latest, integrity: .quick, force: false)
         #expect(again.txid == last)
+        // Whoever rebuilt says why it listed everything (the rebuild's log line).
+        #expect(again.timings.summary.contains("listed the whole replica: ltx/"))
     }
 }

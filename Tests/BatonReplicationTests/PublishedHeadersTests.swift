@@ -48,10 +48,14 @@ import Testing
         #expect(third.rangedReads == 1)
     }
 
-    @Test func segmentsOfLikeSizeAreMergedKeepingOnlyFilesTheStoreStillHas() async throws {
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+    /// Five rounds of ten files, each round's segment written at 10 s + round;
+    /// `listing` notes a whole listing (retention's) after round 2, which
+    /// deleted the first file.
+    func publishFiveSegments(noteListing: Bool) async throws -> (
+        published: [String: HeaderCacheJournal.Line], lines: [HeaderCacheJournal.Line], listed: [String]
+    ) {
         try FileSystem.makeDirectories(directory)
-        let store = FileStore(root: directory + "/replica")
+        let store = CountingStore(FileStore(root: directory + "/replica-\(noteListing)"))
         let publisher = HeaderPublisher(store: store, epoch: 7, log: { _ in })
         var lines: [HeaderCacheJournal.Line] = []
         for round in 0..<5 {
@@ -69,7 +73,14 @@ import Testing
             await publisher.publish(now: Int64(round))
             #expect(try await store.list(prefix: PublishedHeaders.prefix).count == [0, 1, 2, 3, 1][round])
             await publisher.publish(now: Int64(round) + PublishedHeaders.publishMilliseconds)
-            if round == 2 { try await store.delete(lines[0].key, ifMatch: nil) }
+            if round == 2 {
+                try await store.delete(lines[0].key, ifMatch: nil)
+                if noteListing {
+                    let keys = try await store.list(prefix: "ltx/").map(\.key)
+                    publisher.noteListing(
+                        keys: Set(keys), startedMilliseconds: Int64(round) + PublishedHeaders.publishMilliseconds)
+                }
+            }
         }
         // Five segments of one size: the fourth merged the first four into one.
         let segments = try await store.list(prefix: PublishedHeaders.prefix)
@@ -78,10 +89,33 @@ import Testing
         for segment in segments {
             for line in PublishedHeaders.decode(try await store.get(segment.key)) { published[line.key] = line }
         }
+        return (published, lines, store.listedPrefixes)
+    }
+
+    @Test func segmentsOfLikeSizeAreMergedDroppingFilesRetentionsListingLacked() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (published, lines, listed) = try await publishFiveSegments(noteListing: true)
         // Every file but the deleted one, with what its header said.
         #expect(published.count == 49)
         #expect(published[lines[0].key] == nil)
         #expect(lines.dropFirst().allSatisfy { published[$0.key] == $0 })
+        // The merge listed the segments only, never the history (the test's own listing aside).
+        #expect(listed.filter { $0 == "ltx/" }.count == 1)
+    }
+
+    @Test func withoutAWholeListingAMergeKeepsEveryLineAndReadersCheckETags() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (published, lines, listed) = try await publishFiveSegments(noteListing: false)
+        #expect(published.count == 50)
+        #expect(lines.allSatisfy { published[$0.key] == $0 })
+        #expect(!listed.contains("ltx/"))
+    }
+
+    @Test func aSegmentsKeyTellsWhenItWasWritten() {
+        let key = PublishedHeaders.segmentKey(epoch: 3, nowMilliseconds: 1_796_659_329_000)
+        #expect(PublishedHeaders.writtenMilliseconds(segment: key) == 1_796_659_329_000)
+        #expect(PublishedHeaders.writtenMilliseconds(segment: "ltx-headers/07-not-time.txt") == nil)
+        #expect(PublishedHeaders.writtenMilliseconds(segment: "ltx/0/0000000000000001-0000000000000001.ltx") == nil)
     }
 
     @Test func aSegmentIsTextThatSurvivesATornTail() {
