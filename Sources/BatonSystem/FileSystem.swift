@@ -28,6 +28,13 @@ public enum FileSystem {
         return (Int64(info.st_size), nanoseconds, UInt64(info.st_ino))
     }
 
+    /// The permission bits of `path` (`st_mode & 0o7777`), nil when it cannot be read.
+    public static func permissions(_ path: String) -> UInt32? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return UInt32(info.st_mode) & 0o7777
+    }
+
     /// Creates `path` and its parents.
     public static func makeDirectories(_ path: String) throws {
         var current = path.hasPrefix("/") ? "" : "."

@@ -23,6 +23,7 @@ struct EncryptionOptions: ParsableArguments {
     /// key fails before anything starts. `forWriting`: the command writes
     /// to the store, so an identity is required with recipients.
     func load(forWriting: Bool) throws -> StoreEncryption? {
-        try StoreEncryption.load(recipients: recipients, identityFile: identity, forWriting: forWriting)
+        try StoreEncryption.load(
+            recipients: recipients, identityFile: identity, forWriting: forWriting, warn: Output.note)
     }
 }

@@ -218,7 +218,7 @@ struct ReplicateCommand: AsyncParsableCommand {
             }
             guard !file.store.isEmpty else { throw BatonError(.usage, "\(config): store is required") }
             // The command line's keys over the file's.
-            return (group, try StoreURL(file.store), try options ?? file.storeEncryption())
+            return (group, try StoreURL(file.store), try options ?? file.storeEncryption(warn: Output.note))
         }
         if let dir, let url = database {
             return (try DatabaseGroup(directory: .init(path: dir, pattern: pattern)), try StoreURL(url), options)

@@ -40,6 +40,27 @@ import Testing
         try FileSystem.remove(path)
     }
 
+    @Test func anIdentityFileOthersCanReadIsLoadedWithAWarning() throws {
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try FileSystem.makeDirectories(folder)
+        let path = folder + "/key.txt"
+        let text = "# created: now\n\(identity.encoded)\n"
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(text.utf8)))
+        var warnings: [String] = []
+        for (mode, warned) in [(0o600, false), (0o640, true), (0o644, true), (0o400, false)] {
+            #expect(chmod(path, mode_t(mode)) == 0)
+            warnings = []
+            let loaded = try #require(
+                try StoreEncryption.load(
+                    recipients: [], identityFile: path, forWriting: true, warn: { warnings.append($0) }))
+            #expect(loaded.identities.map(\.recipient) == [identity.recipient])
+            #expect(warnings.count == (warned ? 1 : 0), "mode \(String(mode, radix: 8))")
+        }
+        #expect(chmod(path, 0o604) == 0)
+        let warning = try #require(StoreEncryption.identityFileWarning(path))
+        #expect(warning.contains("mode 604") && warning.contains("chmod 600 \(path)"))
+    }
+
     @Test func objectsAreStoredAsAgeFilesAndReadBackPlain() async throws {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let raw = FileStore(root: folder + "/store")

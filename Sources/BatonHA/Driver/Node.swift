@@ -98,7 +98,7 @@ public final class Node: Sendable {
         let metrics = StoreMetrics()
         storeMetrics = metrics
         let storeURL = try StoreURL(config.store)
-        let encryption = try config.storeEncryption()
+        let encryption = try config.storeEncryption(warn: log)
         store = wrapStore(try storeURL.open(metrics: metrics, encryption: encryption))
         let group = config.group ?? .single(path: config.database)
         databases = try group.members.map { member in

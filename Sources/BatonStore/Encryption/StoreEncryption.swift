@@ -22,8 +22,11 @@ public struct StoreEncryption: Sendable {
 
     /// Reads the identity file and parses the recipients; nil when neither
     /// is given (objects are written plain). `forWriting`: the command
-    /// writes to the store and so needs an identity.
-    public static func load(recipients: [String], identityFile: String?, forWriting: Bool) throws -> StoreEncryption? {
+    /// writes to the store and so needs an identity. `warn` hears of an
+    /// identity file others can read.
+    public static func load(
+        recipients: [String], identityFile: String?, forWriting: Bool, warn: (String) -> Void = { _ in }
+    ) throws -> StoreEncryption? {
         guard !recipients.isEmpty || identityFile != nil else { return nil }
         let parsed = try recipients.map { try AgeRecipient(parsing: $0) }
         guard let identityFile else {
@@ -41,6 +44,17 @@ public struct StoreEncryption: Sendable {
         } catch {
             throw BatonError(.usage, "cannot read the age identity file \(identityFile): \(error)")
         }
-        return StoreEncryption(recipients: parsed, identities: try AgeIdentity.parseFile(text, source: identityFile))
+        let identities = try AgeIdentity.parseFile(text, source: identityFile)
+        if let warning = identityFileWarning(identityFile) { warn(warning) }
+        return StoreEncryption(recipients: parsed, identities: identities)
+    }
+
+    /// A warning when users other than the owner may read or write the
+    /// identity file (age-keygen writes it 0600): whoever reads it reads
+    /// every replica encrypted to it.
+    public static func identityFileWarning(_ path: String) -> String? {
+        guard let mode = FileSystem.permissions(path), mode & 0o077 != 0 else { return nil }
+        return "warning: the age identity file \(path) is readable or writable by others "
+            + "(mode \(String(mode, radix: 8))): anyone who reads it can read the replica; chmod 600 \(path)"
     }
 }
