@@ -38,19 +38,37 @@ extension ReplicaCatalog {
             newest.wholeListingReason = "the replica has no \(EpochStart.prefix) markers"
             return newest
         }
+        var refusal: PartialListingRefused
         switch try await levelByLevel(in: store, epochStarts: starts, width: width) {
         case .success(let partial):
             return Newest(files: partial, epochStarts: starts, listedWhole: false)
         case .failure(let reason):
-            var newest = try await whole(in: store, epochStarts: starts, width: width)
-            newest.wholeListingReason = reason.message
-            return newest
+            refusal = reason
         }
+        // A new holder marks its epoch before its first upload, so a file of an epoch the markers
+        // did not name was most often uploaded after they were read: read them once more.
+        if let epoch = refusal.unmarkedEpoch {
+            let again = try await EpochMarkers.load(from: store)
+            if again[epoch] != nil {
+                starts = again.merging(starts, uniquingKeysWith: min)
+                switch try await levelByLevel(in: store, epochStarts: starts, width: width) {
+                case .success(let partial):
+                    return Newest(files: partial, epochStarts: starts, listedWhole: false)
+                case .failure(let reason):
+                    refusal = reason
+                }
+            }
+        }
+        var newest = try await whole(in: store, epochStarts: starts, width: width)
+        newest.wholeListingReason = refusal.message
+        return newest
     }
 
     /// Why a partial listing cannot stand for the whole.
     struct PartialListingRefused: Error {
         var message: String
+        /// The epoch of a listed file that has no marker, when that is why.
+        var unmarkedEpoch: UInt64?
     }
 
     /// Every file, with headers, and the markers given.
@@ -109,6 +127,8 @@ extension ReplicaCatalog {
     private static func unmarked(_ files: [LTXFileInfo], _ epochStarts: [UInt64: UInt64]) -> PartialListingRefused? {
         guard let file = files.first(where: { file in file.epoch.map { $0 != 0 && epochStarts[$0] == nil } ?? false })
         else { return nil }
-        return .init(message: "\(file.key) is of epoch \(file.epoch ?? 0), which has no \(EpochStart.prefix) marker")
+        return .init(
+            message: "\(file.key) is of epoch \(file.epoch ?? 0), which has no \(EpochStart.prefix) marker",
+            unmarkedEpoch: file.epoch)
     }
 }

@@ -65,13 +65,8 @@ extension ReplicaShipper {
 
     /// Deletes the files no restore inside the retention window needs.
     func retain(_ files: [LTXFileInfo], now: Int64) async throws {
-        var withTimes = files
-        for index in withTimes.indices where withTimes[index].level == LTXFileInfo.snapshotLevel {
-            withTimes[index].timestampMilliseconds = try await ReplicaCatalog.header(of: withTimes[index], in: store)
-                .timestampMilliseconds
-        }
-        let doomed = RetentionPlan.deletions(
-            files: withTimes, nowMilliseconds: now, retentionMilliseconds: options.retentionMilliseconds)
+        let doomed = try await Self.retentionDeletions(
+            files, in: store, nowMilliseconds: now, retentionMilliseconds: options.retentionMilliseconds)
         headers.noteListing(
             keys: Set(files.map(\.key)).subtracting(doomed.map(\.key)), startedMilliseconds: now)
         for file in doomed {
@@ -79,5 +74,19 @@ extension ReplicaShipper {
             counters.withLock { $0.filesDeleted += 1 }
         }
         if !doomed.isEmpty { log("retention: deleted \(doomed.count) files older than the window") }
+    }
+
+    /// The files of a whole listing no restore inside the window needs
+    /// (`RetentionPlan`), the snapshots' times read from their headers.
+    static func retentionDeletions(
+        _ files: [LTXFileInfo], in store: any ObjectStore, nowMilliseconds: Int64, retentionMilliseconds: Int64
+    ) async throws -> [LTXFileInfo] {
+        var withTimes = files
+        for index in withTimes.indices where withTimes[index].level == LTXFileInfo.snapshotLevel {
+            withTimes[index].timestampMilliseconds = try await ReplicaCatalog.header(of: withTimes[index], in: store)
+                .timestampMilliseconds
+        }
+        return RetentionPlan.deletions(
+            files: withTimes, nowMilliseconds: nowMilliseconds, retentionMilliseconds: retentionMilliseconds)
     }
 }

@@ -62,12 +62,14 @@ public struct Restorer {
     {
         do {
             let markers = try await EpochMarkers.load(from: store)
-            let starts = epochStarts.merging(markers, uniquingKeysWith: min)
             guard target == .latest else {
                 let whole = try await ReplicaCatalog.whole(in: store, epochStarts: markers)
+                let starts = epochStarts.merging(markers, uniquingKeysWith: min)
                 return (try RestorePlan.make(files: whole.files, target: target, epochStarts: starts), nil)
             }
             let newest = try await ReplicaCatalog.newest(in: store, markers: markers)
+            // The markers read again when a new epoch's file was listed after them.
+            let starts = epochStarts.merging(newest.epochStarts, uniquingKeysWith: min)
             if newest.listedWhole {
                 return (
                     try RestorePlan.make(files: newest.files, target: target, epochStarts: starts),
@@ -77,7 +79,7 @@ public struct Restorer {
             do {
                 return (try RestorePlan.make(files: newest.files, target: target, epochStarts: starts), nil)
             } catch let refusal as BatonError {
-                let whole = try await ReplicaCatalog.whole(in: store, epochStarts: markers)
+                let whole = try await ReplicaCatalog.whole(in: store, epochStarts: newest.epochStarts)
                 return (
                     try RestorePlan.make(files: whole.files, target: target, epochStarts: starts),
                     "the newest files alone: \(refusal.message)"

@@ -101,6 +101,16 @@ struct ReplicateCommand: AsyncParsableCommand {
                 """))
     var litestreamCompatible = false
 
+    @Option(
+        help: ArgumentHelp(
+            "Also copy every file to this second store (a DR copy, e.g. in another region).",
+            discussion: """
+                Files are copied from the store after they are uploaded there; a second store that is \
+                down or slow falls behind and catches up, never delaying the first. It keeps its own \
+                retention; restore from it like from any replica.
+                """, valueName: "url"))
+    var also: String?
+
     @OptionGroup(title: "Encryption")
     var encryption: EncryptionOptions
 
@@ -121,6 +131,10 @@ struct ReplicateCommand: AsyncParsableCommand {
         }
         if scanMs < 10 { throw ValidationError("--scan-ms must be at least 10") }
         if once && exec != nil { throw ValidationError("--once and --exec cannot be used together") }
+        if also != nil && (config != nil || dir != nil) {
+            throw ValidationError("--also works with one database for now (baton node takes stores: for a group)")
+        }
+        if let also, also == url { throw ValidationError("--also must name another store than the first") }
         if batchWindowMs < 0 || pollMs < 1 || checkpointPages < 1 || truncateMib < 1 || snapshotHours <= 0 {
             throw ValidationError("intervals and thresholds must be positive")
         }
@@ -132,26 +146,89 @@ struct ReplicateCommand: AsyncParsableCommand {
             return
         }
         guard let database, let url else { throw ValidationError("give a database and a store URL") }
-        let store = try StoreURL(url).open(encryption: try encryption.load(forWriting: true))
-        let replicator = try Replicator(databasePath: database, store: store, options: replicatorOptions()) {
+        let keys = try encryption.load(forWriting: true)
+        let store = try StoreURL(url).open(encryption: keys)
+        let options = replicatorOptions()
+        let replicator = try Replicator(databasePath: database, store: store, options: options) {
             Output.log($0)
         }
         defer { replicator.close() }
         let box = UncheckedBox(replicator)
         let once = self.once
+        let mirror = try also.map { second in
+            StoreMirror(
+                source: store, target: try StoreURL(second).open(encryption: keys),
+                scratchDirectory: (options.stateDirectory ?? database + "-baton") + "/mirror",
+                retentionMilliseconds: options.retentionMilliseconds, log: { Output.log($0) })
+        }
         let replication = ReplicationService { shouldStop in
             let replicator = box.value
             try await replicator.start()
             if once || shouldStop() {
                 try await replicator.finish()
+                if let mirror { try await ReplicateCommand.finalCopy(mirror) }
                 return
             }
             Output.log("replicating \(database) to \(store.displayURL) (transaction \(replicator.stats.txid))")
-            try await replicator.run(shouldStop: shouldStop)
+            guard let mirror else {
+                try await replicator.run(shouldStop: shouldStop)
+                return
+            }
+            Output.log("copying it on to \(mirror.targetURL)")
+            let done = Latch()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    defer { done.open() }
+                    try await box.value.run(shouldStop: shouldStop)
+                }
+                group.addTask { await ReplicateCommand.keepCopying(mirror, until: { done.isOpen }) }
+                try await group.waitForAll()
+            }
+            try await ReplicateCommand.finalCopy(mirror)
         }
         let child = try await runServices(replication)
         report(replicator)
         if let status = child?.exitStatus, status != 0 { throw ExitCode(status) }
+    }
+
+    /// Copies to the second store about every second until `done`; a
+    /// failing one is retried less often (up to every 10 s), its errors logged without repeats.
+    static func keepCopying(_ mirror: StoreMirror, until done: @Sendable () -> Bool) async {
+        var errors = RepeatingErrorFilter()
+        var wait: Int64 = 1000
+        while !done() {
+            do {
+                try await mirror.pass()
+                if errors.succeeded() { Output.log("the second store \(mirror.targetURL) takes copies again") }
+                wait = 1000
+            } catch {
+                let now = Int64(Date().timeIntervalSince1970 * 1000)
+                if let line = errors.failed("\(error)", now: now) {
+                    Output.log("second store \(mirror.targetURL) (the first is not affected): \(line)")
+                }
+                wait = min(wait * 2, 10_000)
+            }
+            // Short sleeps: the end of replication is noticed within 100 ms.
+            var slept: Int64 = 0
+            while slept < wait, !done() {
+                try? await Task.sleep(for: .milliseconds(100))
+                slept += 100
+            }
+        }
+    }
+
+    /// The last copy before exiting: what replication uploaded last reaches the second store too.
+    static func finalCopy(_ mirror: StoreMirror) async throws {
+        do {
+            let copied = try await mirror.pass(allFolders: true)
+            let txid = mirror.published?.txid ?? 0
+            Output.log("the second store \(mirror.targetURL) is at transaction \(txid) (\(copied) objects copied last)")
+        } catch {
+            throw BatonError(
+                .io,
+                "the replica is complete in the first store, but the second store \(mirror.targetURL) "
+                    + "could not get its last files: \(error) (the next run copies them)")
+        }
     }
 
     /// Runs `replication` and the `--exec` child (unless `--once`) in one

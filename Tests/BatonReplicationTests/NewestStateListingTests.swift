@@ -107,4 +107,29 @@ import Testing
         // Whoever rebuilt says why it listed everything (the rebuild's log line).
         #expect(again.timings.summary.contains("listed the whole replica: ltx/"))
     }
+
+    /// Seen in a chaos run: a standby's rebuild read the markers, a new holder marked its epoch
+    /// and uploaded its first file, the rebuild listed that file and listed the whole replica
+    /// (33 s on moto) because the file's epoch had "no marker".
+    @Test func aNewEpochMarkedJustAfterTheMarkersWereReadIsNotAReasonToListEverything() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (store, last) = try await twoEpochs()
+        let total = try await store.list(prefix: "ltx/").count
+        let late = LateMarkerStore(store, hidingOnceTheMarkerOf: 2)
+        let counting = CountingStore(late)
+        let newest = try await ReplicaCatalog.newest(in: counting)
+        #expect(!newest.listedWhole, "\(newest.wholeListingReason ?? "")")
+        #expect(late.markerListingCount == 2)
+        #expect(newest.epochStarts.keys.sorted() == [1, 2])
+        #expect(newest.live.map(\.maxTXID).max() == last)
+        #expect(counting.listedKeys * 3 < total, "listed \(counting.listedKeys) of \(total) keys")
+
+        // The same through a restore, which reads the markers first itself.
+        let again = LateMarkerStore(store, hidingOnceTheMarkerOf: 2)
+        let restored = try await Restorer(store: again).restore(
+            to: directory + "/restored.db", target: .latest, integrity: .full, force: false)
+        #expect(restored.txid == last)
+        #expect(restored.timings.wholeListingReason == nil)
+        #expect(try rowCount(directory + "/restored.db") == "260")
+    }
 }

@@ -31,6 +31,28 @@ import Testing
         #expect(store.metrics.requests[.init(kind: "list", outcome: "ok")] ?? 0 >= 2)
     }
 
+    /// Seen when copying epoch markers to a second store: a download in parts
+    /// asked for a range past the end of an empty object and failed on the 416.
+    @Test func localCopiesOfEmptyObjectsAndOfWholePartsEndCleanly() async throws {
+        let moto = try await MotoServer.started()
+        defer { moto.stop() }
+        let store = try await moto.makeStore { configuration in configuration.partSize = 64 * 1024 }
+        let scratch = "/tmp/baton-s3copy-\(getpid())"
+        try FileSystem.makeDirectories(scratch)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        for size in [0, 1, 64 * 1024, 2 * 64 * 1024, 64 * 1024 + 5] {
+            let content = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 13) }
+            _ = try await store.put("epochs/\(size)", data: content, condition: .none)
+            let (path, isTemporary) = try await store.localCopy("epochs/\(size)", scratchDirectory: scratch)
+            #expect(isTemporary)
+            #expect(try LocalFile(path, .read).readAll() == content, "\(size) bytes")
+            try FileSystem.remove(path)
+        }
+        await #expect(throws: BatonError.self) {
+            _ = try await store.localCopy("epochs/missing", scratchDirectory: scratch)
+        }
+    }
+
     @Test func multipartUploadRoundTripsAndLeavesNoUploads() async throws {
         let moto = try await MotoServer.started()
         defer { moto.stop() }

@@ -75,8 +75,11 @@ class Member:
             database = "databases:\n" + "".join(f"  - path: {path}\n" for path in self.dbs.values())
         else:
             database = f"database: {self.db}\n"
+        store_line = f"store: ${{TEST_STORE_{self.name.upper()}}}"
+        if self.cluster.second_store:
+            store_line = f"stores:\n  - ${{TEST_STORE_{self.name.upper()}}}\n  - {self.cluster.second_store}"
         text = f"""name: {self.name}
-{database}store: ${{TEST_STORE_{self.name.upper()}}}
+{database}{store_line}
 api:
   listen: {self.host}:{self.api_port}
 proxy:
@@ -128,11 +131,13 @@ replication:
 class Cluster:
     def __init__(self, root, store, names=("a", "b"), ttl="3s", stores=None, token=None, batch_window="1s",
                  replication="async", on_standby_loss="degrade", hold_timeout="20s", extra_yaml="", databases=None,
-                 binary=None, network=None):
+                 binary=None, network=None, second_store=None):
         """`databases`: names of a group (each `storage/<name>.sqlite3`, named after its stem);
         `binary`: the `baton` to run (default BATON_BIN's, benchmarks compare two builds);
         `network`: gives each node an address and a command prefix (the chaos suite's
-        network namespaces: `addresses` and `prefix(name)`)."""
+        network namespaces: `addresses` and `prefix(name)`); `second_store`: a DR copy's URL
+        (`stores: [primary, second]`)."""
+        self.second_store = second_store
         self.root = Path(root)
         self.binary = binary or BATON
         self.databases = list(databases or [])

@@ -12,13 +12,25 @@ struct ConfigReader {
         try known(
             root, "",
             [
-                "name", "database", "databases", "store", "token", "api", "proxy", "app", "peers", "lease", "handoff",
-                "replication", "relay", "diverged", "encryption",
+                "name", "database", "databases", "store", "stores", "token", "api", "proxy", "app", "peers", "lease",
+                "handoff", "replication", "relay", "diverged", "encryption",
             ])
         config.name = try string(root, "name") ?? ""
         config.database = try string(root, "database") ?? ""
         config.databases = try databases(root)
         config.store = try string(root, "store") ?? ""
+        if let stores = root["stores"], !(stores is NSNull) {
+            let urls = (stores as? [Any])?.compactMap { $0 as? String } ?? []
+            guard urls.count == (stores as? [Any])?.count, (1...2).contains(urls.count) else {
+                throw BatonError(
+                    .usage, "\(source): stores must list one or two store URLs: [primary, second (a DR copy)]")
+            }
+            guard config.store.isEmpty else {
+                throw BatonError(.usage, "\(source): give store or stores, not both")
+            }
+            config.store = urls[0]
+            config.secondStore = urls.count == 2 ? urls[1] : nil
+        }
         config.token = try string(root, "token").flatMap { $0.isEmpty ? nil : $0 }
         if let api = try map(root, "api") {
             try known(api, "api.", ["listen", "advertise"])

@@ -15,6 +15,9 @@ public struct NodeConfig: Sendable, Equatable {
     public var databases: DatabaseGroup?
     /// Replica URL: `file:///dir`, a path, or `s3://bucket/prefix?...`.
     public var store = ""
+    /// `stores: [primary, second]`: a second store every file is copied to
+    /// from the primary (a DR copy); the lease stays in the primary.
+    public var secondStore: String?
     /// `encryption.identity`: the age identity file the replica is
     /// encrypted to and opened with; nil writes it plain.
     public var encryptionIdentity: String?
@@ -156,6 +159,7 @@ public struct NodeConfig: Sendable, Equatable {
             throw fail("database (one SQLite file) or databases (a list of them) is required")
         }
         if store.isEmpty { throw fail("store is required (file:///dir or s3://bucket/prefix)") }
+        if let secondStore, secondStore == store { throw fail("stores: the second store must differ from the primary") }
         if HostPort(apiListen) == nil { throw fail("api.listen must be host:port, got '\(apiListen)'") }
         if let proxyListen, HostPort(proxyListen) == nil {
             throw fail("proxy.listen must be host:port, got '\(proxyListen)'")

@@ -101,12 +101,18 @@ public final class Node: Sendable {
         let encryption = try config.storeEncryption(warn: log)
         store = wrapStore(try storeURL.open(metrics: metrics, encryption: encryption))
         let group = config.group ?? .single(path: config.database)
+        let secondURL = try config.secondStore.map { try StoreURL($0) }
+        let secondMetrics = StoreMetrics()
         databases = try group.members.map { member in
-            NodeDatabase(
+            let second = try secondURL.map {
+                wrapStore(try $0.replica(of: member, in: group).open(metrics: secondMetrics, encryption: encryption))
+            }
+            return NodeDatabase(
                 member: member,
                 store: wrapStore(
                     try storeURL.replica(of: member, in: group).open(metrics: metrics, encryption: encryption)),
-                clock: clock)
+                secondStore: second, clock: clock,
+                log: { line in log(group.members.count > 1 ? "\(member.name): \(line)" : line) })
         }
         lease = LeaseClient(
             store: store, holder: config.name, address: config.advertisedAPI,
@@ -120,7 +126,8 @@ public final class Node: Sendable {
             // Past the lease's deadline nothing commits here, as the app is killed then.
             mayCommit: { lease.mayWrite })
         workers = NodeWorkers(databases: group.names)
-        self.metrics = NodeMetrics(storeMetrics: metrics, databases: group.names)
+        self.metrics = NodeMetrics(
+            storeMetrics: metrics, databases: group.names, secondStore: config.secondStore != nil)
         peers = PeerClient(token: config.token)
         self.log = log
         for database in databases {

@@ -16,6 +16,8 @@ final class NodeDatabase: Sendable {
     let path: String
     /// Its replica.
     let store: any ObjectStore
+    /// With `stores: [primary, second]`: what copies its replica to the second store (the holder runs it).
+    let mirror: StoreMirror?
     /// Baton's files for it (sealed files awaiting upload, the standby's position).
     let stateDirectory: String
     /// The holder's recent transactions of this database, for standbys.
@@ -45,13 +47,21 @@ final class NodeDatabase: Sendable {
         var storedTXID: UInt64 = 0
     }
 
-    init(member: DatabaseGroup.Member, store: any ObjectStore, clock: any BatonClock) {
+    init(
+        member: DatabaseGroup.Member, store: any ObjectStore, secondStore: (any ObjectStore)? = nil,
+        clock: any BatonClock, log: @escaping @Sendable (String) -> Void = { _ in }
+    ) {
         feed = TransactionFeed(clock: clock)
         walChanges = ChangeSignal(clock: clock)
         name = member.name
         path = member.path
         self.store = store
         stateDirectory = member.path + "-baton"
+        mirror = secondStore.map { second in
+            StoreMirror(
+                source: store, target: second, scratchDirectory: member.path + "-baton/mirror",
+                retentionMilliseconds: ReplicatorOptions().retentionMilliseconds, log: log)
+        }
     }
 
     /// This database's status line for `/status`.
@@ -66,9 +76,12 @@ final class NodeDatabase: Sendable {
             let streaming =
                 role == .standby && state.lastContact != .min && now - state.lastContact < heartbeatTimeoutMilliseconds
             let holding = role == .holder || role == .handingOver || role == .promoting
+            let second = holding ? mirror?.published : nil
             return NodeStatus.Database(
                 name: name, path: path, txid: state.localTXID, lagTransactions: lag, lagMilliseconds: lagTime,
-                streaming: streaming, storedTXID: holding ? state.storedTXID : nil)
+                streaming: streaming, storedTXID: holding ? state.storedTXID : nil, secondStoreTXID: second?.txid,
+                secondStoreLagTransactions: second.map { state.storedTXID > $0.txid ? state.storedTXID - $0.txid : 0 },
+                secondStoreCopiedMilliseconds: second?.copiedMilliseconds)
         }
     }
 }

@@ -179,6 +179,36 @@ extension NodeDriver {
                     group.cancelAll()
                 }
             }
+            if let mirror = database.mirror, let worker = node.workers.mirrors[database.name] {
+                await worker.begin { await Self.copyToSecondStore(mirror, node: node, log: log) }
+            }
+        }
+    }
+
+    /// Copies the primary's new files to the second store about every
+    /// second, until cancelled; a failing second store is retried less and
+    /// less often (up to every 10 s) and delays nothing else.
+    private static func copyToSecondStore(
+        _ mirror: StoreMirror, node: Node, log: @escaping @Sendable (String) -> Void
+    ) async {
+        var errors = RepeatingErrorFilter()
+        var wait: Int64 = 1000
+        while !Task.isCancelled {
+            // A holder that cannot prove its lease writes to no store.
+            if node.lease.mayWrite {
+                do {
+                    try await mirror.pass()
+                    if errors.succeeded() { log("the second store \(mirror.targetURL) takes copies again") }
+                    wait = 1000
+                } catch {
+                    if Task.isCancelled { break }
+                    if let line = errors.failed("\(error)", now: node.clock.now()) {
+                        log("second store \(mirror.targetURL) (the primary is not affected): \(line)")
+                    }
+                    wait = min(wait * 2, 10_000)
+                }
+            }
+            do { try await node.clock.sleep(milliseconds: wait) } catch { break }
         }
     }
 
@@ -214,9 +244,10 @@ extension NodeDriver {
         }
     }
 
-    /// Stops every shipper and waits until no upload is in flight.
+    /// Stops every shipper (and second-store copier) and waits until no upload is in flight.
     func stopShipping() async {
         for worker in node.workers.shippers.values { await worker.end() }
+        for worker in node.workers.mirrors.values { await worker.end() }
     }
 
     /// Stops being holder (fencing): runs a `StepDownStateMachine` to its

@@ -36,8 +36,10 @@ final class NodeMetrics: Sendable {
     private let storeMetrics: StoreMetrics
     /// Per database of the group (`db` label): newest transaction, lag, what the store confirmed.
     private let databaseGauges: [String: (txid: Gauge, lag: Gauge, lagSeconds: Gauge, stored: Gauge)]
+    /// With a second store, per database: its newest transaction there, how far it is behind the primary, when it was last copied to.
+    private let secondStoreGauges: [String: (txid: Gauge, lag: Gauge, copied: Gauge)]
 
-    init(storeMetrics: StoreMetrics, databases: [String]) {
+    init(storeMetrics: StoreMetrics, databases: [String], secondStore: Bool = false) {
         self.storeMetrics = storeMetrics
         var gauges: [String: Gauge] = [:]
         for role in roles {
@@ -95,6 +97,22 @@ final class NodeMetrics: Sendable {
             )
         }
         databaseGauges = perDatabase
+        var second: [String: (txid: Gauge, lag: Gauge, copied: Gauge)] = [:]
+        for name in secondStore ? databases : [] {
+            let labels = [("db", name)]
+            second[name] = (
+                registry.makeGauge(
+                    name: "baton_second_store_txid", labels: labels,
+                    help: "Holder: newest transaction of this database the second store holds"),
+                registry.makeGauge(
+                    name: "baton_second_store_lag_transactions", labels: labels,
+                    help: "Holder: transactions the primary store holds that the second does not yet"),
+                registry.makeGauge(
+                    name: "baton_second_store_last_copy_timestamp_seconds", labels: labels,
+                    help: "Holder: when that newest transaction's file was copied to the second store")
+            )
+        }
+        secondStoreGauges = second
     }
 
     /// The text exposition, with gauges taken from `status`.
@@ -115,6 +133,11 @@ final class NodeMetrics: Sendable {
             gauges.lag.set(Double(database.lagTransactions ?? 0))
             gauges.lagSeconds.set(Double(database.lagMilliseconds ?? 0) / 1000)
             gauges.stored.set(Double(database.storedTXID ?? 0))
+            if let second = secondStoreGauges[database.name] {
+                second.txid.set(Double(database.secondStoreTXID ?? 0))
+                second.lag.set(Double(database.secondStoreLagTransactions ?? 0))
+                second.copied.set(Double(database.secondStoreCopiedMilliseconds ?? 0) / 1000)
+            }
         }
         let bytes = storeMetrics.bytes
         storeBytesUp.set(Double(bytes.up))

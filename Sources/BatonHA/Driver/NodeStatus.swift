@@ -51,6 +51,12 @@ public struct NodeStatus: Codable, Sendable, Equatable {
         public var streaming: Bool
         /// On a holder: the newest transaction the store confirmed in this term.
         public var storedTXID: UInt64?
+        /// On a holder with a second store: the newest transaction it holds.
+        public var secondStoreTXID: UInt64?
+        /// On a holder with a second store: transactions the primary holds that it does not yet.
+        public var secondStoreLagTransactions: UInt64?
+        /// On a holder with a second store: when (ms since the epoch) it last got a newer transaction.
+        public var secondStoreCopiedMilliseconds: Int64?
     }
 
     /// A peer as the status shows it.

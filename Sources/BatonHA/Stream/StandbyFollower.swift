@@ -44,6 +44,9 @@ struct StandbyFollower: Sendable {
             do {
                 try await node.clock.sleep(milliseconds: wait)
                 wait = Self.headerReadingMilliseconds.every
+                // Not while the copy is being located or rebuilt: the rebuild reads them itself,
+                // and a second listing beside it only slows both.
+                guard database.copyGate.withLock({ $0 }) else { continue }
                 _ = try await ReplicaCatalog.newest(in: database.store, width: 4)
             } catch is CancellationError {
                 return

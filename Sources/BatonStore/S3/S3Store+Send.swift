@@ -64,6 +64,9 @@ extension S3Store {
             metrics.record(request.kind, "precondition_failed")
             let error = BatonError(.preconditionFailed, "\(target) changed since it was read (412)")
             return ambiguous ? S3AmbiguousPreconditionFailure(underlying: error) : error
+        case 416:
+            metrics.record(request.kind, "ok")
+            return S3RangeNotSatisfiable(target: target)
         case 401, 403:
             metrics.record(request.kind, "error")
             return BatonError(

@@ -97,7 +97,13 @@ public final class S3Store: ObjectStore, @unchecked Sendable {
             var offset: Int64 = 0
             let chunk = Int64(configuration.partSize)
             while true {
-                let bytes = try await get(key, range: offset..<(offset + chunk))
+                let bytes: [UInt8]
+                do {
+                    bytes = try await get(key, range: offset..<(offset + chunk))
+                } catch is S3RangeNotSatisfiable {
+                    // The end: an empty object, or one whose size is a multiple of the part size.
+                    break
+                }
                 try file.write(bytes, at: offset)
                 offset += Int64(bytes.count)
                 if Int64(bytes.count) < chunk { break }
