@@ -61,7 +61,7 @@ public final class StoreMirror: @unchecked Sendable {
     @discardableResult
     public func pass(allFolders: Bool = false, now: Int64? = nil) async throws -> Int {
         let now = now ?? Replicator.nowMilliseconds()
-        try FileSystem.makeDirectories(scratchDirectory)
+        if progress == nil { try FileSystem.makeDirectories(scratchDirectory) }
         var progress = try await loadProgress()
         let everything = allFolders || passes % Self.slowFoldersEvery == 0
         passes += 1
@@ -153,6 +153,35 @@ public final class StoreMirror: @unchecked Sendable {
         for file in doomed { try await rawTarget.delete(file.key, ifMatch: nil) }
         if !doomed.isEmpty {
             log("retention in \(target.displayURL): deleted \(doomed.count) files older than the window")
+        }
+    }
+
+    /// Copies about every second until cancelled; a failing second store
+    /// is retried less and less often (up to every 10 s), its errors
+    /// logged without repeats. `mayWrite`: whether this process may write
+    /// now (a holder that cannot prove its lease writes to no store);
+    /// `sleep` waits that many milliseconds and throws when cancelled;
+    /// `now` is the clock errors are timed by.
+    public func keepCopying(
+        mayWrite: () -> Bool, sleep: (Int64) async throws -> Void, now: () -> Int64
+    ) async {
+        var errors = RepeatingErrorFilter()
+        var wait: Int64 = 1000
+        while !Task.isCancelled {
+            if mayWrite() {
+                do {
+                    try await pass()
+                    if errors.succeeded() { log("the second store \(targetURL) takes copies again") }
+                    wait = 1000
+                } catch {
+                    if Task.isCancelled { return }
+                    if let line = errors.failed("\(error)", now: now()) {
+                        log("second store \(targetURL) (the primary is not affected): \(line)")
+                    }
+                    wait = min(wait * 2, 10_000)
+                }
+            }
+            do { try await sleep(wait) } catch { return }
         }
     }
 }

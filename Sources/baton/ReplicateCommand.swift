@@ -175,46 +175,21 @@ struct ReplicateCommand: AsyncParsableCommand {
                 return
             }
             Output.log("copying it on to \(mirror.targetURL)")
-            let done = Latch()
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    defer { done.open() }
-                    try await box.value.run(shouldStop: shouldStop)
+                    await mirror.keepCopying(
+                        mayWrite: { true }, sleep: { try await Task.sleep(for: .milliseconds($0)) },
+                        now: { Int64(Date().timeIntervalSince1970 * 1000) })
                 }
-                group.addTask { await ReplicateCommand.keepCopying(mirror, until: { done.isOpen }) }
-                try await group.waitForAll()
+                // Replication's end (a signal, --once, the child's exit) ends the copying too.
+                try await box.value.run(shouldStop: shouldStop)
+                group.cancelAll()
             }
             try await ReplicateCommand.finalCopy(mirror)
         }
         let child = try await runServices(replication)
         report(replicator)
         if let status = child?.exitStatus, status != 0 { throw ExitCode(status) }
-    }
-
-    /// Copies to the second store about every second until `done`; a
-    /// failing one is retried less often (up to every 10 s), its errors logged without repeats.
-    static func keepCopying(_ mirror: StoreMirror, until done: @Sendable () -> Bool) async {
-        var errors = RepeatingErrorFilter()
-        var wait: Int64 = 1000
-        while !done() {
-            do {
-                try await mirror.pass()
-                if errors.succeeded() { Output.log("the second store \(mirror.targetURL) takes copies again") }
-                wait = 1000
-            } catch {
-                let now = Int64(Date().timeIntervalSince1970 * 1000)
-                if let line = errors.failed("\(error)", now: now) {
-                    Output.log("second store \(mirror.targetURL) (the first is not affected): \(line)")
-                }
-                wait = min(wait * 2, 10_000)
-            }
-            // Short sleeps: the end of replication is noticed within 100 ms.
-            var slept: Int64 = 0
-            while slept < wait, !done() {
-                try? await Task.sleep(for: .milliseconds(100))
-                slept += 100
-            }
-        }
     }
 
     /// The last copy before exiting: what replication uploaded last reaches the second store too.

@@ -180,35 +180,12 @@ extension NodeDriver {
                 }
             }
             if let mirror = database.mirror, let worker = node.workers.mirrors[database.name] {
-                await worker.begin { await Self.copyToSecondStore(mirror, node: node, log: log) }
-            }
-        }
-    }
-
-    /// Copies the primary's new files to the second store about every
-    /// second, until cancelled; a failing second store is retried less and
-    /// less often (up to every 10 s) and delays nothing else.
-    private static func copyToSecondStore(
-        _ mirror: StoreMirror, node: Node, log: @escaping @Sendable (String) -> Void
-    ) async {
-        var errors = RepeatingErrorFilter()
-        var wait: Int64 = 1000
-        while !Task.isCancelled {
-            // A holder that cannot prove its lease writes to no store.
-            if node.lease.mayWrite {
-                do {
-                    try await mirror.pass()
-                    if errors.succeeded() { log("the second store \(mirror.targetURL) takes copies again") }
-                    wait = 1000
-                } catch {
-                    if Task.isCancelled { break }
-                    if let line = errors.failed("\(error)", now: node.clock.now()) {
-                        log("second store \(mirror.targetURL) (the primary is not affected): \(line)")
-                    }
-                    wait = min(wait * 2, 10_000)
+                await worker.begin {
+                    await mirror.keepCopying(
+                        mayWrite: { node.lease.mayWrite }, sleep: { try await node.clock.sleep(milliseconds: $0) },
+                        now: { node.clock.now() })
                 }
             }
-            do { try await node.clock.sleep(milliseconds: wait) } catch { break }
         }
     }
 
