@@ -96,6 +96,16 @@ import Testing
         #expect(all.divergedCopiesKept == nil)
     }
 
+    @Test func retentionIsADayOfHistoryAndADailySnapshotUnlessSet() throws {
+        #expect(NodeConfig().retentionMilliseconds == 86_400_000)
+        #expect(NodeConfig().snapshotIntervalMilliseconds == 86_400_000)
+        let short = try NodeConfig.parse("retention: 2h", source: "baton.yml", environment: [:])
+        #expect(short.retentionMilliseconds == 7_200_000 && short.snapshotIntervalMilliseconds == 86_400_000)
+        let both = try NodeConfig.parse(
+            "retention:\n  pointInTime: 7d\n  snapshotInterval: 6h", source: "baton.yml", environment: [:])
+        #expect(both.retentionMilliseconds == 7 * 86_400_000 && both.snapshotIntervalMilliseconds == 6 * 3_600_000)
+    }
+
     @Test func environmentExpansion() throws {
         #expect(try ConfigExpansion.expand("a ${X} b", environment: ["X": "1"], source: "t") == "a 1 b")
         #expect(try ConfigExpansion.expand("${X:-dflt}", environment: [:], source: "t") == "dflt")
@@ -130,6 +140,9 @@ import Testing
         #expect(
             message("encryption:\n  identity: k\n  recipients: age1x").contains("encryption.recipients must be a list"))
         #expect(message("encryption:\n  identiy: k").contains("unknown key encryption.identiy"))
+        #expect(message("retention: forever").contains("retention must be a duration"))
+        #expect(message("retention:\n  hourly: 48").contains("unknown key retention.hourly"))
+        #expect(message("retention:\n  snapshotInterval: often").contains("retention.snapshotInterval must be"))
     }
 
     @Test func validationRefusesUnsafeOrIncompleteSettings() throws {
@@ -151,6 +164,9 @@ import Testing
         config.peers = []
         config.leaseTTLMilliseconds = 2000
         #expect(throws: BatonError.self) { try config.validate() }
+        config.leaseTTLMilliseconds = 10_000
+        config.retentionMilliseconds = 1000
+        #expect(throws: BatonError.self) { try config.validate() }  // a second of history: a typo
     }
 }
 

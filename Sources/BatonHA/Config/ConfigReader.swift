@@ -13,7 +13,7 @@ struct ConfigReader {
             root, "",
             [
                 "name", "database", "databases", "store", "stores", "token", "api", "proxy", "app", "peers", "lease",
-                "handoff", "replication", "relay", "diverged", "encryption",
+                "handoff", "replication", "relay", "diverged", "encryption", "retention",
             ])
         config.name = try string(root, "name") ?? ""
         config.database = try string(root, "database") ?? ""
@@ -134,6 +134,7 @@ struct ConfigReader {
                     "\(source): encryption.identity (an age identity file) is required: a node reads its replica back")
             }
         }
+        try readRetention(root, into: &config)
         if let relay = try map(root, "relay") {
             try known(relay, "relay.", ["maxBodyBytes", "busyTimeout", "readWait"])
             if let text = try string(relay, "maxBodyBytes", path: "relay.") {
@@ -148,6 +149,20 @@ struct ConfigReader {
                 try duration(relay, "readWait", path: "relay.") ?? config.relayReadWaitMilliseconds
         }
         return config
+    }
+
+    /// `retention: 24h` (the point-in-time window) or `retention: {pointInTime, snapshotInterval}`.
+    private func readRetention(_ root: [String: Any], into config: inout NodeConfig) throws {
+        if root["retention"] is String {
+            config.retentionMilliseconds = try duration(root, "retention", path: "") ?? config.retentionMilliseconds
+            return
+        }
+        guard let retention = try map(root, "retention") else { return }
+        try known(retention, "retention.", ["pointInTime", "snapshotInterval"])
+        config.retentionMilliseconds =
+            try duration(retention, "pointInTime", path: "retention.") ?? config.retentionMilliseconds
+        config.snapshotIntervalMilliseconds =
+            try duration(retention, "snapshotInterval", path: "retention.") ?? config.snapshotIntervalMilliseconds
     }
 
     /// `databases:` as a list of `{path, name}` (or plain paths), or `{dir, pattern}`.

@@ -73,6 +73,14 @@ public struct NodeConfig: Sendable, Equatable {
     /// How long a stale read on a standby waits for a TXID it must see before going to the holder.
     public var relayReadWaitMilliseconds: Int64 = 1000
 
+    /// `retention.pointInTime`: how much point-in-time history the store
+    /// keeps; older files no restore in the window needs are deleted.
+    public var retentionMilliseconds: Int64 = 24 * 3_600_000
+    /// `retention.snapshotInterval`: a full snapshot this often. History is
+    /// deleted only up to a snapshot taken before the window starts, so the
+    /// store holds up to window + interval.
+    public var snapshotIntervalMilliseconds: Int64 = 24 * 3_600_000
+
     /// How many copies set aside as diverged to keep per database (the
     /// oldest beyond it are removed, logged); nil keeps every one.
     public var divergedCopiesKept: Int?
@@ -177,6 +185,8 @@ public struct NodeConfig: Sendable, Equatable {
             throw fail("lease.heartbeatTimeout must be shorter than lease.ttl")
         }
         if standbyTimeoutMilliseconds < 10 { throw fail("replication.standbyTimeout must be at least 10ms") }
+        if retentionMilliseconds < 60_000 { throw fail("retention.pointInTime must be at least 1m") }
+        if snapshotIntervalMilliseconds < 60_000 { throw fail("retention.snapshotInterval must be at least 1m") }
         if relayMaxBodyBytes < 1024 { throw fail("relay.maxBodyBytes must be at least 1024") }
     }
 }

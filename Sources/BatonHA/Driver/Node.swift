@@ -111,7 +111,7 @@ public final class Node: Sendable {
                 member: member,
                 store: wrapStore(
                     try storeURL.replica(of: member, in: group).open(metrics: metrics, encryption: encryption)),
-                secondStore: second, clock: clock,
+                secondStore: second, retentionMilliseconds: config.retentionMilliseconds, clock: clock,
                 log: { line in log(group.members.count > 1 ? "\(member.name): \(line)" : line) })
         }
         lease = LeaseClient(

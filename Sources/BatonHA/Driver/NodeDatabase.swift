@@ -49,7 +49,8 @@ final class NodeDatabase: Sendable {
 
     init(
         member: DatabaseGroup.Member, store: any ObjectStore, secondStore: (any ObjectStore)? = nil,
-        clock: any BatonClock, log: @escaping @Sendable (String) -> Void = { _ in }
+        retentionMilliseconds: Int64 = ReplicatorOptions().retentionMilliseconds, clock: any BatonClock,
+        log: @escaping @Sendable (String) -> Void = { _ in }
     ) {
         feed = TransactionFeed(clock: clock)
         walChanges = ChangeSignal(clock: clock)
@@ -60,7 +61,7 @@ final class NodeDatabase: Sendable {
         mirror = secondStore.map { second in
             StoreMirror(
                 source: store, target: second, scratchDirectory: member.path + "-baton/mirror",
-                retentionMilliseconds: ReplicatorOptions().retentionMilliseconds, log: log)
+                retentionMilliseconds: retentionMilliseconds, log: log)
         }
     }
 

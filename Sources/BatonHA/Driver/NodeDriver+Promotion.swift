@@ -170,6 +170,8 @@ extension NodeDriver {
         options.enableWAL = true
         options.batchWindowMilliseconds = Int(config.storeBatchWindowMilliseconds)
         options.stateDirectory = database.stateDirectory
+        options.retentionMilliseconds = config.retentionMilliseconds
+        options.snapshotIntervalSeconds = config.snapshotIntervalMilliseconds / 1000
         do {
             try setAsideEarlierTerms(database)
             try LocalDatabase.createIfMissing(database.path)
