@@ -66,7 +66,7 @@ extension ReplicaShipper {
     /// Deletes the files no restore inside the retention window needs.
     func retain(_ files: [LTXFileInfo], now: Int64) async throws {
         let doomed = try await Self.retentionDeletions(
-            files, in: store, nowMilliseconds: now, retentionMilliseconds: options.retentionMilliseconds)
+            files, in: store, nowMilliseconds: now, policy: options.retentionPolicy)
         headers.noteListing(
             keys: Set(files.map(\.key)).subtracting(doomed.map(\.key)), startedMilliseconds: now)
         for file in doomed {
@@ -79,14 +79,21 @@ extension ReplicaShipper {
     /// The files of a whole listing no restore inside the window needs
     /// (`RetentionPlan`), the snapshots' times read from their headers.
     static func retentionDeletions(
-        _ files: [LTXFileInfo], in store: any ObjectStore, nowMilliseconds: Int64, retentionMilliseconds: Int64
+        _ files: [LTXFileInfo], in store: any ObjectStore, nowMilliseconds: Int64, policy: RetentionPolicy
     ) async throws -> [LTXFileInfo] {
-        var withTimes = files
-        for index in withTimes.indices where withTimes[index].level == LTXFileInfo.snapshotLevel {
-            withTimes[index].timestampMilliseconds = try await ReplicaCatalog.header(of: withTimes[index], in: store)
-                .timestampMilliseconds
+        // Times from the headers: the snapshots', and with tiers the top compaction level's
+        // (its files are the hourly points: one an hour by default).
+        let top = files.map(\.level).filter { $0 < LTXFileInfo.snapshotLevel }.max()
+        let timed = files.filter {
+            $0.level == LTXFileInfo.snapshotLevel || (policy.hasTiers && $0.level == top && $0.level > 0)
         }
-        return RetentionPlan.deletions(
-            files: withTimes, nowMilliseconds: nowMilliseconds, retentionMilliseconds: retentionMilliseconds)
+        let times = Dictionary(
+            try await ReplicaCatalog.withHeaders(timed, in: store).map { ($0.key, $0.timestampMilliseconds) },
+            uniquingKeysWith: { first, _ in first })
+        var withTimes = files
+        for index in withTimes.indices {
+            if let time = times[withTimes[index].key] { withTimes[index].timestampMilliseconds = time }
+        }
+        return RetentionPlan.deletions(files: withTimes, nowMilliseconds: nowMilliseconds, policy: policy)
     }
 }

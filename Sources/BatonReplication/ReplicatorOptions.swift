@@ -1,3 +1,5 @@
+import BatonCore
+
 /// Settings of `baton replicate`; every default is the safe one.
 public struct ReplicatorOptions: Sendable {
     /// How often the WAL is polled (and other processes' checkpoints looked for).
@@ -29,6 +31,17 @@ public struct ReplicatorOptions: Sendable {
     public var keptUploadBytes: Int64 = 64 << 20
     /// Point-in-time history kept; older files no restore in the window needs are deleted.
     public var retentionMilliseconds: Int64 = 24 * 3_600_000
+    /// Restore points kept before the window: one per hour, day, week for
+    /// this many of the newest (`RetentionPolicy`); 0 keeps none.
+    public var keepHourly = 0
+    public var keepDaily = 0
+    public var keepWeekly = 0
+
+    /// The window and the tiers as one policy.
+    public var retentionPolicy: RetentionPolicy {
+        RetentionPolicy(
+            pointInTimeMilliseconds: retentionMilliseconds, hourly: keepHourly, daily: keepDaily, weekly: keepWeekly)
+    }
     /// How long Baton's connections wait on SQLite locks.
     public var busyTimeoutMilliseconds: Int32 = 5000
 

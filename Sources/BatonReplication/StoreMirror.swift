@@ -19,7 +19,7 @@ public final class StoreMirror: @unchecked Sendable {
     let source: any ObjectStore
     let target: any ObjectStore
     let scratchDirectory: String
-    let retentionMilliseconds: Int64
+    let retention: RetentionPolicy
     let log: (String) -> Void
     private var progress: MirrorProgress?
     private var passes = 0
@@ -35,13 +35,13 @@ public final class StoreMirror: @unchecked Sendable {
     /// `scratchDirectory` when the primary is remote; `retentionMilliseconds`
     /// is the second store's window.
     public init(
-        source: any ObjectStore, target: any ObjectStore, scratchDirectory: String, retentionMilliseconds: Int64,
+        source: any ObjectStore, target: any ObjectStore, scratchDirectory: String, retention: RetentionPolicy,
         log: @escaping (String) -> Void
     ) {
         self.source = source
         self.target = target
         self.scratchDirectory = scratchDirectory
-        self.retentionMilliseconds = retentionMilliseconds
+        self.retention = retention
         self.log = log
     }
 
@@ -144,12 +144,12 @@ public final class StoreMirror: @unchecked Sendable {
 
     /// The second store's retention: as often as the shipper's, on its own listing.
     private func retainIfDue(now: Int64) async throws {
-        let every = min(retentionMilliseconds / 10, 300_000)
+        let every = min(retention.pointInTimeMilliseconds / 10, 300_000)
         guard now - lastRetentionMilliseconds >= every else { return }
         lastRetentionMilliseconds = now
         let files = try await ReplicaCatalog.files(in: target, headers: false)
         let doomed = try await ReplicaShipper.retentionDeletions(
-            files, in: target, nowMilliseconds: now, retentionMilliseconds: retentionMilliseconds)
+            files, in: target, nowMilliseconds: now, policy: retention)
         for file in doomed { try await rawTarget.delete(file.key, ifMatch: nil) }
         if !doomed.isEmpty {
             log("retention in \(target.displayURL): deleted \(doomed.count) files older than the window")

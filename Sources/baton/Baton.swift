@@ -14,7 +14,8 @@ struct Baton: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            ReplicateCommand.self, RestoreCommand.self, ListCommand.self, LeaseCommand.self, LockCommand.self,
+            ReplicateCommand.self, RestoreCommand.self, VerifyCommand.self, ListCommand.self, LeaseCommand.self,
+            LockCommand.self,
             NodeCommand.self, StatusCommand.self, HandoffCommand.self, DemoCommand.self, DemoAppCommand.self,
         ]
     )

@@ -25,12 +25,15 @@ struct HandoffCommand: AsyncParsableCommand {
     @Option(help: "The standby to hand to (default: the first caught-up one).")
     var to: String?
 
+    @OptionGroup(title: "TLS (a node with tls: in baton.yml)")
+    var tls: NodeTLSOptions
+
     func run() async throws {
         var body: [String: String] = [:]
         if let to { body["to"] = to }
         let reply = try await NodeControl.send(
             "POST", node + "/handoff", token: NodeControl.token(),
-            body: try JSONSerialization.data(withJSONObject: body))
+            body: try JSONSerialization.data(withJSONObject: body), tls: tls.files)
         let text = String(decoding: reply.body, as: UTF8.self)
         guard reply.status == 200 else { throw ValidationErrorText("hand-over refused (\(reply.status)): \(text)") }
         let report = try JSONDecoder().decode(Node.HandoffReport.self, from: Data(reply.body))

@@ -1,9 +1,6 @@
 import BatonCore
+import BatonHA
 import Foundation
-
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
 
 /// Small HTTP requests from the CLI to a node API.
 enum NodeControl {
@@ -13,22 +10,18 @@ enum NodeControl {
     }
 
     /// Sends a request; throws a readable error when the node cannot be reached.
-    static func send(_ method: String, _ url: String, token: String?, body: Data? = nil) async throws -> (
-        status: Int, body: [UInt8]
-    ) {
-        guard let target = URL(string: url) else { throw ValidationErrorText("not a URL: \(url)") }
-        var request = URLRequest(url: target, timeoutInterval: 60)
-        request.httpMethod = method
-        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
-        if let body {
-            request.httpBody = body
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        }
+    static func send(
+        _ method: String, _ url: String, token: String?, body: Data? = nil,
+        tls: ControlClient.TLSFiles = .init(ca: nil, cert: nil, key: nil)
+    )
+        async throws -> (status: Int, body: [UInt8])
+    {
+        guard URL(string: url)?.host != nil else { throw ValidationErrorText("not a URL: \(url)") }
         do {
-            let (data, response) = try await URLSession.shared.data(for: request)
-            return ((response as? HTTPURLResponse)?.statusCode ?? 0, Array(data))
-        } catch {
-            throw ValidationErrorText("cannot reach \(url): \(error.localizedDescription)")
+            return try await ControlClient.send(
+                method, url, token: token, body: body.map { Array($0) }, tls: tls)
+        } catch let error as BatonError {
+            throw ValidationErrorText(error.message)
         }
     }
 }

@@ -85,6 +85,15 @@ struct ReplicateCommand: AsyncParsableCommand {
     @Option(help: "Point-in-time history to keep (e.g. 24h, 7d); older files no restore needs are deleted.")
     var retention = DurationArgument(milliseconds: 24 * 3_600_000)
 
+    @Option(help: "Before the --retention window, keep one restore point per hour for this many hours (0: none).")
+    var keepHourly = 0
+
+    @Option(help: "Before the window, keep one restore point (the day's snapshot) per day for this many days.")
+    var keepDaily = 0
+
+    @Option(help: "Before the window, keep one restore point per week for this many weeks.")
+    var keepWeekly = 0
+
     @Option(help: "Directory for files waiting for upload (default: <db>-baton).")
     var stateDir: String?
 
@@ -159,7 +168,7 @@ struct ReplicateCommand: AsyncParsableCommand {
             StoreMirror(
                 source: store, target: try StoreURL(second).open(encryption: keys),
                 scratchDirectory: (options.stateDirectory ?? database + "-baton") + "/mirror",
-                retentionMilliseconds: options.retentionMilliseconds, log: { Output.log($0) })
+                retention: options.retentionPolicy, log: { Output.log($0) })
         }
         let replication = ReplicationService { shouldStop in
             let replicator = box.value
@@ -255,6 +264,9 @@ struct ReplicateCommand: AsyncParsableCommand {
         options.stateDirectory = stateDir
         options.compactionIntervalsMilliseconds = compactionLevels.intervals
         options.retentionMilliseconds = retention.milliseconds
+        options.keepHourly = keepHourly
+        options.keepDaily = keepDaily
+        options.keepWeekly = keepWeekly
         options.enableWAL = enableWal
         options.databaseChecksums = !litestreamCompatible
         return options

@@ -14,6 +14,7 @@ struct StatusCommand: AsyncParsableCommand {
             Examples:
               baton status
               baton status --node http://10.0.0.2:8700 --json
+              baton status --node https://10.0.0.2:8700 --ca /etc/baton/ca.crt
             """)
 
     @Option(help: "The node API to ask.")
@@ -22,8 +23,11 @@ struct StatusCommand: AsyncParsableCommand {
     @Flag(help: "Print the node's JSON as is.")
     var json = false
 
+    @OptionGroup(title: "TLS (a node with tls: in baton.yml)")
+    var tls: NodeTLSOptions
+
     func run() async throws {
-        let reply = try await NodeControl.send("GET", node + "/status", token: NodeControl.token())
+        let reply = try await NodeControl.send("GET", node + "/status", token: NodeControl.token(), tls: tls.files)
         guard reply.status == 200 else {
             throw ValidationErrorText(
                 "\(node) answered \(reply.status): \(String(decoding: reply.body, as: UTF8.self))")

@@ -104,6 +104,34 @@ import Testing
         let both = try NodeConfig.parse(
             "retention:\n  pointInTime: 7d\n  snapshotInterval: 6h", source: "baton.yml", environment: [:])
         #expect(both.retentionMilliseconds == 7 * 86_400_000 && both.snapshotIntervalMilliseconds == 6 * 3_600_000)
+        #expect(!both.retentionPolicy.hasTiers)
+        let tiers = try NodeConfig.parse(
+            "retention: {pointInTime: 24h, hourly: 48, daily: 30, weekly: 52}", source: "baton.yml", environment: [:])
+        #expect(
+            tiers.retentionPolicy
+                == RetentionPolicy(pointInTimeMilliseconds: 86_400_000, hourly: 48, daily: 30, weekly: 52))
+    }
+
+    @Test func tlsNamesItsFilesAndMutualTLSStandsInForTheToken() throws {
+        let text = """
+            name: a
+            database: app.db
+            store: file:///r
+            api: {listen: 0.0.0.0:8700}
+            tls: {cert: a.crt, key: a.key, ca: ca.crt, clientAuth: require}
+            peers:
+              - {name: b, api: "https://10.0.0.2:8700", proxy: "https://10.0.0.2:8080"}
+            """
+        let config = try NodeConfig.parse(text, source: "baton.yml", environment: [:])
+        #expect(config.tls == TLSSettings(cert: "a.crt", key: "a.key", ca: "ca.crt", clientAuth: .require))
+        #expect(config.advertisedAPI == "https://0.0.0.0:8700")
+        try config.validate()  // no token: mutual TLS guards the API
+        var plainPeer = config
+        plainPeer.peers[0].api = "http://10.0.0.2:8700"
+        #expect(throws: BatonError.self) { try plainPeer.validate() }
+        var serverOnly = config
+        serverOnly.tls?.clientAuth = .none
+        #expect(throws: BatonError.self) { try serverOnly.validate() }  // public API, no token, no mutual TLS
     }
 
     @Test func environmentExpansion() throws {
@@ -140,8 +168,12 @@ import Testing
         #expect(
             message("encryption:\n  identity: k\n  recipients: age1x").contains("encryption.recipients must be a list"))
         #expect(message("encryption:\n  identiy: k").contains("unknown key encryption.identiy"))
+        #expect(message("tls:\n  cert: a.crt").contains("tls.cert and tls.key"))
+        #expect(message("tls:\n  cert: a\n  key: b\n  clientAuth: require").contains("needs tls.ca"))
+        #expect(message("tls:\n  cert: a\n  key: b\n  clientAuth: maybe").contains("one of none, require"))
         #expect(message("retention: forever").contains("retention must be a duration"))
-        #expect(message("retention:\n  hourly: 48").contains("unknown key retention.hourly"))
+        #expect(message("retention:\n  hourly: -1").contains("retention.hourly must be a number of restore points"))
+        #expect(message("retention:\n  monthly: 12").contains("unknown key retention.monthly"))
         #expect(message("retention:\n  snapshotInterval: often").contains("retention.snapshotInterval must be"))
     }
 

@@ -54,7 +54,7 @@ import Testing
     {
         StoreMirror(
             source: primary, target: second, scratchDirectory: directory + "/scratch",
-            retentionMilliseconds: retention, log: { _ in })
+            retention: RetentionPolicy(pointInTimeMilliseconds: retention), log: { _ in })
     }
 
     @Test func theSecondStoreRestoresWhatThePrimaryHoldsAcrossEpochs() async throws {

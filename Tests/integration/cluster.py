@@ -21,11 +21,12 @@ from s3support import free_port
 RAILS = ["production", "production_cache", "production_queue", "production_cable"]
 
 
-def http(method, url, timeout=5.0, body=None, headers=None):
-    """(status, body text); status 0 when the connection failed."""
+def http(method, url, timeout=5.0, body=None, headers=None, context=None):
+    """(status, body text); status 0 when the connection failed. `context`: the ssl
+    context of an https:// URL."""
     request = urllib.request.Request(url, method=method, data=body, headers=headers or {})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
             return response.status, response.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode()
@@ -59,14 +60,30 @@ class Member:
         # Extra environment of the node process (the app gets it too, unless its command drops it).
         self.env = {}
         self.app_command = f"'{cluster.binary}' demo-app --listen 127.0.0.1:{self.app_port}"
+        # (cert, key) from the cluster's CA, with `Cluster(tls=...)`.
+        self.tls_files = None
+
+    @property
+    def scheme(self):
+        return "https" if self.cluster.tls else "http"
 
     @property
     def api(self):
-        return f"http://{self.host}:{self.api_port}"
+        return f"{self.scheme}://{self.host}:{self.api_port}"
 
     @property
     def proxy(self):
-        return f"http://{self.host}:{self.proxy_port}"
+        return f"{self.scheme}://{self.host}:{self.proxy_port}"
+
+    def tls_yaml(self):
+        """The `tls:` section: this node's certificate from the cluster's CA (issued once)."""
+        if not self.cluster.tls:
+            return ""
+        if not self.tls_files:
+            self.tls_files = self.cluster.tls.issue(self.name, ips=(self.host,))
+        cert, key = self.tls_files
+        return (f"tls:\n  cert: {cert}\n  key: {key}\n  ca: {self.cluster.tls.cert}\n"
+                f"  clientAuth: {self.cluster.tls_client_auth}\n")
 
     def write_config(self, store):
         peers = "\n".join(
@@ -100,7 +117,7 @@ replication:
   batchWindow: {self.cluster.batch_window}
   mode: {self.cluster.replication}
   onStandbyLoss: {self.cluster.on_standby_loss}
-""" + (f"token: ${{TEST_TOKEN}}\n" if self.cluster.token else "") + self.cluster.extra_yaml
+""" + (f"token: ${{TEST_TOKEN}}\n" if self.cluster.token else "") + self.tls_yaml() + self.cluster.extra_yaml
         path = self.dir / "baton.yml"
         path.write_text(text)
         return path
@@ -113,11 +130,11 @@ replication:
                                      stderr=subprocess.STDOUT, env=env)
 
     def status(self):
-        code, body = http("GET", self.api + "/status", timeout=2)
+        code, body = http("GET", self.api + "/status", timeout=2, context=self.cluster.client_context)
         return json.loads(body) if code == 200 else None
 
     def get(self, path):
-        return http("GET", self.api + path, timeout=2)[0]
+        return http("GET", self.api + path, timeout=2, context=self.cluster.client_context)[0]
 
     def kill(self):
         if self.proc and self.proc.poll() is None:
@@ -131,13 +148,20 @@ replication:
 class Cluster:
     def __init__(self, root, store, names=("a", "b"), ttl="3s", stores=None, token=None, batch_window="1s",
                  replication="async", on_standby_loss="degrade", hold_timeout="20s", extra_yaml="", databases=None,
-                 binary=None, network=None, second_store=None):
+                 binary=None, network=None, second_store=None, tls=None, tls_client_auth="none"):
         """`databases`: names of a group (each `storage/<name>.sqlite3`, named after its stem);
         `binary`: the `baton` to run (default BATON_BIN's, benchmarks compare two builds);
         `network`: gives each node an address and a command prefix (the chaos suite's
         network namespaces: `addresses` and `prefix(name)`); `second_store`: a DR copy's URL
-        (`stores: [primary, second]`)."""
+        (`stores: [primary, second]`); `tls`: a `certificates.CertificateAuthority` that issues
+        each node's certificate (`tls:` with `tls_client_auth`), and whose operator certificate
+        `client_context` presents."""
         self.second_store = second_store
+        self.tls = tls
+        self.tls_client_auth = tls_client_auth
+        self.client_context = None
+        if tls:
+            self.client_context = tls.client_context(*tls.issue("operator", label="operator"))
         self.root = Path(root)
         self.binary = binary or BATON
         self.databases = list(databases or [])
@@ -218,8 +242,9 @@ class Load:
     """Client threads writing unique keys through proxies; each acknowledged
     write is kept with its epoch and send/receive times (monotonic)."""
 
-    def __init__(self, proxies, threads=4, prefix="w"):
+    def __init__(self, proxies, threads=4, prefix="w", context=None):
         self.proxies = proxies
+        self.context = context
         self.threads = threads
         self.prefix = prefix
         self.lock = threading.Lock()
@@ -240,7 +265,7 @@ class Load:
         while not self.stopping.is_set():
             key = self._next_key()
             sent = time.monotonic()
-            status, text = http("POST", f"{proxy}/write?key={key}", timeout=30, body=b"")
+            status, text = http("POST", f"{proxy}/write?key={key}", timeout=30, body=b"", context=self.context)
             received = time.monotonic()
             with self.lock:
                 if status == 200:
@@ -263,8 +288,8 @@ class Load:
             worker.join(60)
 
 
-def keys(proxy, db=None):
+def keys(proxy, db=None, context=None):
     """The keys the demo app has, in its first database or the one named `db`."""
-    status, text = http("GET", f"{proxy}/keys" + (f"?db={db}" if db else ""), timeout=30)
+    status, text = http("GET", f"{proxy}/keys" + (f"?db={db}" if db else ""), timeout=30, context=context)
     assert status == 200, text
     return set(text.split())

@@ -13,7 +13,7 @@ struct ConfigReader {
             root, "",
             [
                 "name", "database", "databases", "store", "stores", "token", "api", "proxy", "app", "peers", "lease",
-                "handoff", "replication", "relay", "diverged", "encryption", "retention",
+                "handoff", "replication", "relay", "diverged", "encryption", "retention", "tls",
             ])
         config.name = try string(root, "name") ?? ""
         config.database = try string(root, "database") ?? ""
@@ -135,6 +135,7 @@ struct ConfigReader {
             }
         }
         try readRetention(root, into: &config)
+        config.tls = try tls(root)
         if let relay = try map(root, "relay") {
             try known(relay, "relay.", ["maxBodyBytes", "busyTimeout", "readWait"])
             if let text = try string(relay, "maxBodyBytes", path: "relay.") {
@@ -158,11 +159,41 @@ struct ConfigReader {
             return
         }
         guard let retention = try map(root, "retention") else { return }
-        try known(retention, "retention.", ["pointInTime", "snapshotInterval"])
+        try known(retention, "retention.", ["pointInTime", "snapshotInterval", "hourly", "daily", "weekly"])
+        func count(_ key: String) throws -> Int {
+            guard let text = try string(retention, key, path: "retention.") else { return 0 }
+            guard let value = Int(text), value >= 0 else {
+                throw BatonError(
+                    .usage, "\(source): retention.\(key) must be a number of restore points (0 or more), got '\(text)'")
+            }
+            return value
+        }
+        config.retentionHourly = try count("hourly")
+        config.retentionDaily = try count("daily")
+        config.retentionWeekly = try count("weekly")
         config.retentionMilliseconds =
             try duration(retention, "pointInTime", path: "retention.") ?? config.retentionMilliseconds
         config.snapshotIntervalMilliseconds =
             try duration(retention, "snapshotInterval", path: "retention.") ?? config.snapshotIntervalMilliseconds
+    }
+
+    /// `tls: {cert, key, ca, clientAuth}`.
+    private func tls(_ root: [String: Any]) throws -> TLSSettings? {
+        guard let tls = try map(root, "tls") else { return nil }
+        try known(tls, "tls.", ["cert", "key", "ca", "clientAuth"])
+        guard let cert = try string(tls, "cert", path: "tls."), let key = try string(tls, "key", path: "tls.") else {
+            throw BatonError(.usage, "\(source): tls.cert and tls.key (PEM files) are required with tls:")
+        }
+        var settings = TLSSettings(cert: cert, key: key, ca: try string(tls, "ca", path: "tls."))
+        if let mode = try string(tls, "clientAuth", path: "tls.") {
+            settings.clientAuth = try choice(mode, "tls.clientAuth")
+        }
+        if settings.clientAuth == .require, settings.ca == nil {
+            throw BatonError(
+                .usage,
+                "\(source): tls.clientAuth: require needs tls.ca (the authority client certificates must chain to)")
+        }
+        return settings
     }
 
     /// `databases:` as a list of `{path, name}` (or plain paths), or `{dir, pattern}`.

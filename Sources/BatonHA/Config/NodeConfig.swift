@@ -53,6 +53,8 @@ public struct NodeConfig: Sendable, Equatable {
     public var holdTimeoutMilliseconds: Int64 = 15_000
     /// How long a hand-over waits for a standby to catch up.
     public var handoffTimeoutMilliseconds: Int64 = 10_000
+    /// `tls:`: the API, the proxy and peer requests over TLS; nil = plain HTTP.
+    public var tls: TLSSettings?
     /// Bearer token required on the node API (and sent to peers); nil = no auth.
     public var token: String?
     /// Commits within this window go into one file in the store (standbys get every commit at once).
@@ -80,6 +82,17 @@ public struct NodeConfig: Sendable, Equatable {
     /// deleted only up to a snapshot taken before the window starts, so the
     /// store holds up to window + interval.
     public var snapshotIntervalMilliseconds: Int64 = 24 * 3_600_000
+    /// `retention.hourly`, `.daily`, `.weekly`: restore points kept before the window.
+    public var retentionHourly = 0
+    public var retentionDaily = 0
+    public var retentionWeekly = 0
+
+    /// The window and the tiers as one policy.
+    public var retentionPolicy: RetentionPolicy {
+        RetentionPolicy(
+            pointInTimeMilliseconds: retentionMilliseconds, hourly: retentionHourly, daily: retentionDaily,
+            weekly: retentionWeekly)
+    }
 
     /// How many copies set aside as diverged to keep per database (the
     /// oldest beyond it are removed, logged); nil keeps every one.
@@ -123,10 +136,13 @@ public struct NodeConfig: Sendable, Equatable {
     public var databaseNames: [String] { (group ?? .single(path: database)).names }
 
     /// The API URL peers use for this node.
-    public var advertisedAPI: String { apiAdvertise ?? "http://\(apiListen)" }
+    public var advertisedAPI: String { apiAdvertise ?? "\(scheme)://\(apiListen)" }
 
     /// The proxy URL peers use for this node.
-    public var advertisedProxy: String? { proxyAdvertise ?? proxyListen.map { "http://\($0)" } }
+    public var advertisedProxy: String? { proxyAdvertise ?? proxyListen.map { "\(scheme)://\($0)" } }
+
+    /// `https` with `tls:`, `http` without.
+    var scheme: String { tls == nil ? "http" : "https" }
 
     /// Reads `path`, expanding environment variables.
     public static func load(path: String, environment: [String: String]) throws -> NodeConfig {
@@ -175,8 +191,21 @@ public struct NodeConfig: Sendable, Equatable {
         if proxyListen != nil, appUpstream == nil {
             throw fail("proxy.upstream (the local app's URL) is required with proxy.listen")
         }
-        if token == nil, let host = HostPort(apiListen)?.host, !HostPort.isLoopback(host) {
-            throw fail("api.listen on \(host) needs a token (auth.token); without one the API listens on loopback only")
+        if token == nil, tls?.clientAuth != .require, let host = HostPort(apiListen)?.host, !HostPort.isLoopback(host) {
+            throw fail(
+                "api.listen on \(host) needs a token (token:) or mutual TLS (tls.clientAuth: require); without either the API listens on loopback only"
+            )
+        }
+        if tls != nil {
+            let plain = peers.first { !$0.api.hasPrefix("https://") || !($0.proxy ?? "https://").hasPrefix("https://") }
+            if let plain {
+                throw fail(
+                    "peers: \(plain.name) is reached over plain HTTP, but this node has tls: give its api (and proxy) as https:// URLs"
+                )
+            }
+            if let advertised = apiAdvertise, !advertised.hasPrefix("https://") {
+                throw fail("api.advertise must be an https:// URL with tls:, got '\(advertised)'")
+            }
         }
         if Set(peers.map(\.name)).count != peers.count { throw fail("peers: names must be unique") }
         if peers.contains(where: { $0.name == name }) { throw fail("peers: must not list this node (\(name)) itself") }

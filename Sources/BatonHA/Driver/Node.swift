@@ -20,6 +20,8 @@ public final class Node: Sendable {
     let app: AppSupervisor?
     let metrics: NodeMetrics
     let peers: PeerClient
+    /// The node's TLS material (`tls:`), reloadable; nil serves plain HTTP.
+    let tls: NodeTLS?
     let log: @Sendable (String) -> Void
     /// Every deadline of the node is measured on it (a `ManualClock` in driver tests).
     let clock: any BatonClock
@@ -89,6 +91,8 @@ public final class Node: Sendable {
     ) throws {
         try config.validate()
         self.config = config
+        let tls = try config.tls.map { try NodeTLS(settings: $0) }
+        self.tls = tls
         self.clock = clock
         progress = ChangeSignal(clock: clock)
         driverWake = ChangeSignal(clock: clock)
@@ -111,7 +115,7 @@ public final class Node: Sendable {
                 member: member,
                 store: wrapStore(
                     try storeURL.replica(of: member, in: group).open(metrics: metrics, encryption: encryption)),
-                secondStore: second, retentionMilliseconds: config.retentionMilliseconds, clock: clock,
+                secondStore: second, retention: config.retentionPolicy, clock: clock,
                 log: { line in log(group.members.count > 1 ? "\(member.name): \(line)" : line) })
         }
         lease = LeaseClient(
@@ -127,8 +131,9 @@ public final class Node: Sendable {
             mayCommit: { lease.mayWrite })
         workers = NodeWorkers(databases: group.names)
         self.metrics = NodeMetrics(
-            storeMetrics: metrics, databases: group.names, secondStore: config.secondStore != nil)
-        peers = PeerClient(token: config.token)
+            storeMetrics: metrics, databases: group.names, secondStore: config.secondStore != nil,
+            tls: config.tls != nil)
+        peers = PeerClient(token: config.token, tls: tls)
         self.log = log
         for database in databases {
             // A restarted node that must rebuild its copy then reads only the newest headers.

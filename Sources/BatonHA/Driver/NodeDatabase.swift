@@ -49,7 +49,7 @@ final class NodeDatabase: Sendable {
 
     init(
         member: DatabaseGroup.Member, store: any ObjectStore, secondStore: (any ObjectStore)? = nil,
-        retentionMilliseconds: Int64 = ReplicatorOptions().retentionMilliseconds, clock: any BatonClock,
+        retention: RetentionPolicy = ReplicatorOptions().retentionPolicy, clock: any BatonClock,
         log: @escaping @Sendable (String) -> Void = { _ in }
     ) {
         feed = TransactionFeed(clock: clock)
@@ -61,7 +61,7 @@ final class NodeDatabase: Sendable {
         mirror = secondStore.map { second in
             StoreMirror(
                 source: store, target: second, scratchDirectory: member.path + "-baton/mirror",
-                retentionMilliseconds: retentionMilliseconds, log: log)
+                retention: retention, log: log)
         }
     }
 

@@ -171,6 +171,9 @@ extension NodeDriver {
         options.batchWindowMilliseconds = Int(config.storeBatchWindowMilliseconds)
         options.stateDirectory = database.stateDirectory
         options.retentionMilliseconds = config.retentionMilliseconds
+        options.keepHourly = config.retentionHourly
+        options.keepDaily = config.retentionDaily
+        options.keepWeekly = config.retentionWeekly
         options.snapshotIntervalSeconds = config.snapshotIntervalMilliseconds / 1000
         do {
             try setAsideEarlierTerms(database)

@@ -17,6 +17,8 @@ final class NodeMetrics: Sendable {
     private let failovers: Gauge
     private let handoffs: Gauge
     private let syncStandbyNamed: Gauge
+    /// With `tls:`: when the certificate in use expires.
+    private let certificateExpiry: Gauge?
     /// Transactions sent to standbys.
     let streamedTransactions: Counter
     /// Bytes sent to standbys.
@@ -39,8 +41,13 @@ final class NodeMetrics: Sendable {
     /// With a second store, per database: its newest transaction there, how far it is behind the primary, when it was last copied to.
     private let secondStoreGauges: [String: (txid: Gauge, lag: Gauge, copied: Gauge)]
 
-    init(storeMetrics: StoreMetrics, databases: [String], secondStore: Bool = false) {
+    init(storeMetrics: StoreMetrics, databases: [String], secondStore: Bool = false, tls: Bool = false) {
         self.storeMetrics = storeMetrics
+        certificateExpiry =
+            tls
+            ? registry.makeGauge(
+                name: "baton_tls_certificate_expiry_timestamp_seconds",
+                help: "When the node's TLS certificate in use expires (renew it before; SIGHUP reloads it)") : nil
         var gauges: [String: Gauge] = [:]
         for role in roles {
             gauges[role] = registry.makeGauge(
@@ -115,8 +122,10 @@ final class NodeMetrics: Sendable {
         secondStoreGauges = second
     }
 
-    /// The text exposition, with gauges taken from `status`.
-    func render(_ status: NodeStatus) -> [UInt8] {
+    /// The text exposition, with gauges taken from `status` (and the
+    /// certificate's end, with TLS).
+    func render(_ status: NodeStatus, certificateNotValidAfter: Int64? = nil) -> [UInt8] {
+        if let certificateNotValidAfter { certificateExpiry?.set(Double(certificateNotValidAfter)) }
         for (role, gauge) in roleGauges { gauge.set(to: role == status.role ? 1.0 : 0.0) }
         epoch.set(Double(status.epoch))
         txid.set(Double(status.txid ?? 0))

@@ -1,5 +1,6 @@
 import BatonCore
 import Hummingbird
+import HummingbirdCore
 import Logging
 import ServiceLifecycle
 
@@ -34,14 +35,22 @@ public struct NodeService: Service {
         if let listen = config.proxyListen, let proxy = HostPort(listen) {
             let app = Application(
                 responder: FrontProxy(node: node).responder(),
+                server: node.tls.map { HTTPServerBuilder.tls($0, listener: .proxy) } ?? .http1(),
                 configuration: .init(address: .hostname(proxy.host, port: proxy.port), serverName: nil),
                 logger: logger)
             services.append(.init(service: app, successTerminationBehavior: .gracefullyShutdownGroup))
         }
         let apiApp = Application(
             router: NodeAPI(node: node).router(),
+            server: node.tls.map { HTTPServerBuilder.tls($0, listener: .api) } ?? .http1(),
             configuration: .init(address: .hostname(api.host, port: api.port), serverName: nil), logger: logger)
         services.append(.init(service: apiApp, successTerminationBehavior: .gracefullyShutdownGroup))
+        if let tls = node.tls {
+            services.append(
+                .init(
+                    service: TLSReloadService(tls: tls, log: node.log),
+                    successTerminationBehavior: .gracefullyShutdownGroup))
+        }
         services += core(node)
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

@@ -66,6 +66,8 @@ struct FrontProxy {
             }
             let isLocal = if case .local = route { true } else { false }
             var outgoing = HTTPClientRequest(url: target + request.uri.description)
+            // A peer's proxy is verified against tls.ca; the local app keeps the client's defaults.
+            if !isLocal { outgoing.tlsConfiguration = node.tls?.clientConfiguration(for: target) }
             outgoing.method = HTTPMethod(rawValue: request.method.rawValue)
             for field in request.headers where !hopByHop.contains(field.name.canonicalName) {
                 if field.name == hopHeader || field.name == forwardedFor { continue }
