@@ -13,7 +13,7 @@ struct ConfigReader {
             root, "",
             [
                 "name", "database", "databases", "store", "stores", "token", "api", "proxy", "app", "peers", "lease",
-                "handoff", "replication", "relay", "diverged", "encryption", "retention", "tls",
+                "handoff", "replication", "relay", "diverged", "encryption", "retention", "tls", "verify",
             ])
         config.name = try string(root, "name") ?? ""
         config.database = try string(root, "database") ?? ""
@@ -136,6 +136,21 @@ struct ConfigReader {
         }
         try readRetention(root, into: &config)
         config.tls = try tls(root)
+        if let verify = try map(root, "verify") {
+            try known(verify, "verify.", ["every", "points"])
+            config.verifyEveryMilliseconds = try duration(verify, "every", path: "verify.")
+            if config.verifyEveryMilliseconds == nil {
+                throw BatonError(
+                    .usage, "\(source): verify.every (how often a standby runs a restore drill, e.g. 24h) is required")
+            }
+            if let text = try string(verify, "points", path: "verify.") {
+                guard let points = Int(text), points >= 0 else {
+                    throw BatonError(
+                        .usage, "\(source): verify.points must be a number of restores (0 or more), got '\(text)'")
+                }
+                config.verifyPoints = points
+            }
+        }
         if let relay = try map(root, "relay") {
             try known(relay, "relay.", ["maxBodyBytes", "busyTimeout", "readWait"])
             if let text = try string(relay, "maxBodyBytes", path: "relay.") {

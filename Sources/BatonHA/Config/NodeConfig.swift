@@ -94,6 +94,11 @@ public struct NodeConfig: Sendable, Equatable {
             weekly: retentionWeekly)
     }
 
+    /// `verify.every`: a restore drill this often while a standby; nil runs none.
+    public var verifyEveryMilliseconds: Int64?
+    /// `verify.points`: earlier points each drill restores besides the newest state.
+    public var verifyPoints = 5
+
     /// How many copies set aside as diverged to keep per database (the
     /// oldest beyond it are removed, logged); nil keeps every one.
     public var divergedCopiesKept: Int?
@@ -216,6 +221,8 @@ public struct NodeConfig: Sendable, Equatable {
         if standbyTimeoutMilliseconds < 10 { throw fail("replication.standbyTimeout must be at least 10ms") }
         if retentionMilliseconds < 60_000 { throw fail("retention.pointInTime must be at least 1m") }
         if snapshotIntervalMilliseconds < 60_000 { throw fail("retention.snapshotInterval must be at least 1m") }
+        if let every = verifyEveryMilliseconds, every < 1000 { throw fail("verify.every must be at least 1s") }
+        if verifyPoints < 0 { throw fail("verify.points must be 0 or more") }
         if relayMaxBodyBytes < 1024 { throw fail("relay.maxBodyBytes must be at least 1024") }
     }
 }

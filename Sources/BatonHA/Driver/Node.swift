@@ -49,6 +49,7 @@ public final class Node: Sendable {
     /// The long-running parts the driver gives work to by role (services of the node's group).
     let workers: NodeWorkers
     private let published = Mutex(NodeSnapshot())
+    private let lastDrill = Mutex<DrillStatus?>(nil)
     private let captures = Mutex(Captures())
 
     /// Captures asked for (`captureNow`) and the last one the driver finished.
@@ -59,6 +60,12 @@ public final class Node: Sendable {
 
     /// The node as the driver last published it.
     var snapshot: NodeSnapshot { published.withLock { $0 } }
+
+    /// The last scheduled restore drill's result (`verify:`), nil before the first.
+    var drill: DrillStatus? { lastDrill.withLock { $0 } }
+
+    /// Keeps a drill's result for `/status` and `/metrics`.
+    func recordDrill(_ status: DrillStatus) { lastDrill.withLock { $0 = status } }
 
     /// Replaces the published snapshot (the driver only).
     func publish(_ snapshot: NodeSnapshot) {
@@ -132,7 +139,7 @@ public final class Node: Sendable {
         workers = NodeWorkers(databases: group.names)
         self.metrics = NodeMetrics(
             storeMetrics: metrics, databases: group.names, secondStore: config.secondStore != nil,
-            tls: config.tls != nil)
+            tls: config.tls != nil, drills: config.verifyEveryMilliseconds != nil)
         peers = PeerClient(token: config.token, tls: tls)
         self.log = log
         for database in databases {
@@ -264,6 +271,6 @@ public final class Node: Sendable {
             leaseTimeLeftMilliseconds: isHolder ? leaseLeft : nil,
             replication: config.replicationMode.rawValue, syncStandby: isHolder ? syncStandby : nil,
             appRunning: appRunning, peers: peers, failovers: failovers, handoffs: handoffs,
-            lastHandoffMilliseconds: lastHandoff, databases: perDatabase)
+            lastHandoffMilliseconds: lastHandoff, databases: perDatabase, verify: drill)
     }
 }

@@ -17,6 +17,9 @@ final class NodeMetrics: Sendable {
     private let failovers: Gauge
     private let handoffs: Gauge
     private let syncStandbyNamed: Gauge
+    /// With `verify:`: when the last restore drill that passed started, and whether the last one failed.
+    private let lastVerified: Gauge?
+    private let verifyFailed: Gauge?
     /// With `tls:`: when the certificate in use expires.
     private let certificateExpiry: Gauge?
     /// Transactions sent to standbys.
@@ -41,8 +44,23 @@ final class NodeMetrics: Sendable {
     /// With a second store, per database: its newest transaction there, how far it is behind the primary, when it was last copied to.
     private let secondStoreGauges: [String: (txid: Gauge, lag: Gauge, copied: Gauge)]
 
-    init(storeMetrics: StoreMetrics, databases: [String], secondStore: Bool = false, tls: Bool = false) {
+    init(
+        storeMetrics: StoreMetrics, databases: [String], secondStore: Bool = false, tls: Bool = false,
+        drills: Bool = false
+    ) {
         self.storeMetrics = storeMetrics
+        lastVerified =
+            drills
+            ? registry.makeGauge(
+                name: "baton_last_verified_timestamp_seconds",
+                help: "When the last scheduled restore drill that passed started (0: none yet); alert when it gets old")
+            : nil
+        verifyFailed =
+            drills
+            ? registry.makeGauge(
+                name: "baton_verify_failed", help: "1 when the last scheduled restore drill found a restore that failed"
+            )
+            : nil
         certificateExpiry =
             tls
             ? registry.makeGauge(
@@ -126,6 +144,8 @@ final class NodeMetrics: Sendable {
     /// certificate's end, with TLS).
     func render(_ status: NodeStatus, certificateNotValidAfter: Int64? = nil) -> [UInt8] {
         if let certificateNotValidAfter { certificateExpiry?.set(Double(certificateNotValidAfter)) }
+        lastVerified?.set(Double(status.verify?.lastPassedMilliseconds ?? 0) / 1000)
+        verifyFailed?.set(to: status.verify.map { $0.passed ? 0.0 : 1.0 } ?? 0.0)
         for (role, gauge) in roleGauges { gauge.set(to: role == status.role ? 1.0 : 0.0) }
         epoch.set(Double(status.epoch))
         txid.set(Double(status.txid ?? 0))

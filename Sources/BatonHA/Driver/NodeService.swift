@@ -45,6 +45,10 @@ public struct NodeService: Service {
             server: node.tls.map { HTTPServerBuilder.tls($0, listener: .api) } ?? .http1(),
             configuration: .init(address: .hostname(api.host, port: api.port), serverName: nil), logger: logger)
         services.append(.init(service: apiApp, successTerminationBehavior: .gracefullyShutdownGroup))
+        if let every = config.verifyEveryMilliseconds {
+            let drills = RestoreDrillService(node: node, everyMilliseconds: every, points: config.verifyPoints)
+            services.append(.init(service: drills, successTerminationBehavior: .gracefullyShutdownGroup))
+        }
         if let tls = node.tls {
             services.append(
                 .init(

@@ -34,6 +34,8 @@ public struct NodeStatus: Codable, Sendable, Equatable {
     public var lastHandoffMilliseconds: Int64?
     /// Each database of the group (nil from nodes that predate groups).
     public var databases: [Database]?
+    /// With `verify:`: the last scheduled restore drill (nil before the first).
+    public var verify: DrillStatus? = nil
 
     /// One database as the status shows it.
     public struct Database: Codable, Sendable, Equatable {
