@@ -134,6 +134,12 @@ import Testing
         #expect(throws: BatonError.self) { try serverOnly.validate() }  // public API, no token, no mutual TLS
     }
 
+    @Test func drillsRunOnlyWhenAsked() throws {
+        #expect(NodeConfig().verifyEveryMilliseconds == nil)
+        let config = try NodeConfig.parse("verify: {every: 24h, points: 2}", source: "baton.yml", environment: [:])
+        #expect(config.verifyEveryMilliseconds == 86_400_000 && config.verifyPoints == 2)
+    }
+
     @Test func environmentExpansion() throws {
         #expect(try ConfigExpansion.expand("a ${X} b", environment: ["X": "1"], source: "t") == "a 1 b")
         #expect(try ConfigExpansion.expand("${X:-dflt}", environment: [:], source: "t") == "dflt")
@@ -171,6 +177,8 @@ import Testing
         #expect(message("tls:\n  cert: a.crt").contains("tls.cert and tls.key"))
         #expect(message("tls:\n  cert: a\n  key: b\n  clientAuth: require").contains("needs tls.ca"))
         #expect(message("tls:\n  cert: a\n  key: b\n  clientAuth: maybe").contains("one of none, require"))
+        #expect(message("verify:\n  points: 3").contains("verify.every"))
+        #expect(message("verify:\n  every: 1d\n  points: many").contains("verify.points must be a number"))
         #expect(message("retention: forever").contains("retention must be a duration"))
         #expect(message("retention:\n  hourly: -1").contains("retention.hourly must be a number of restore points"))
         #expect(message("retention:\n  monthly: 12").contains("unknown key retention.monthly"))
