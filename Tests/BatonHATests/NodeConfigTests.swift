@@ -9,6 +9,7 @@ import Testing
         database: /srv/app/app.db
         store: ${STORE:-file:///srv/replica}
         token: ${BATON_TOKEN}
+        insecure: true
         api:
           listen: 0.0.0.0:8700
           advertise: http://10.0.0.1:8700
@@ -56,6 +57,7 @@ import Testing
         #expect(config.database == "/srv/app/app.db")
         #expect(config.store == "file:///srv/replica")
         #expect(config.token == "s3cret")
+        #expect(config.insecure)
         #expect(config.apiListen == "0.0.0.0:8700")
         #expect(config.advertisedAPI == "http://10.0.0.1:8700")
         #expect(config.proxyListen == "0.0.0.0:8080")
@@ -194,6 +196,8 @@ import Testing
         config.apiListen = "0.0.0.0:8700"
         #expect(throws: BatonError.self) { try config.validate() }  // public API without a token
         config.token = "t"
+        #expect(throws: BatonError.self) { try config.validate() }  // public API in clear: needs tls: or insecure
+        config.insecure = true
         try config.validate()
         config.proxyListen = "127.0.0.1:8080"
         #expect(throws: BatonError.self) { try config.validate() }  // proxy without upstream

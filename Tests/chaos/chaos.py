@@ -171,14 +171,16 @@ def run_in(network, mounts, minutes, seed, fault_names, folder, ttl_seconds, int
     if network:
         network.store_port = moto.port
     store = f"s3://chaos/app?endpoint={moto.endpoint}"
-    # Off loopback the API needs a token (so do peers in the real world). A long run sets many
+    # Off loopback the API needs a token (so do peers in the real world), and TLS or, as here on a
+    # bridge of the run's own, insecure: true. A long run sets many
     # copies aside; keeping the newest few keeps the 1 GiB data folders from filling up with them.
     # A short retention runs retention under the faults too, and keeps the bucket to ~20 minutes of
     # files: moto lists in time proportional to the whole bucket (S3 does not), so a day's worth of
     # keys would make every rebuild's listings minutes slower than on S3.
     cluster = Cluster(folder / "cluster", store, ttl=f"{ttl_seconds}s", replication="sync", network=network,
                       token="chaos-token" if network else None,
-                      extra_yaml="diverged:\n  keep: 3\nretention:\n  pointInTime: 10m\n  snapshotInterval: 10m\n")
+                      extra_yaml="diverged:\n  keep: 3\nretention:\n  pointInTime: 10m\n  snapshotInterval: 10m\n"
+                      + ("insecure: true\n" if network else ""))
     clocks = isolate(cluster, mounts, folder) if network else {}
     bound = ttl_seconds + 10
     fault_log, recoveries = [], []

@@ -13,7 +13,7 @@ struct ConfigReader {
             root, "",
             [
                 "name", "database", "databases", "store", "stores", "token", "api", "proxy", "app", "peers", "lease",
-                "handoff", "replication", "relay", "diverged", "encryption", "retention", "tls", "verify",
+                "handoff", "replication", "relay", "diverged", "encryption", "retention", "tls", "verify", "insecure",
             ])
         config.name = try string(root, "name") ?? ""
         config.database = try string(root, "database") ?? ""
@@ -136,6 +136,12 @@ struct ConfigReader {
         }
         try readRetention(root, into: &config)
         config.tls = try tls(root)
+        if let insecure = try string(root, "insecure") {
+            guard let flag = Bool(insecure) else {
+                throw BatonError(.usage, "\(source): insecure must be true or false, got '\(insecure)'")
+            }
+            config.insecure = flag
+        }
         if let verify = try map(root, "verify") {
             try known(verify, "verify.", ["every", "points"])
             config.verifyEveryMilliseconds = try duration(verify, "every", path: "verify.")

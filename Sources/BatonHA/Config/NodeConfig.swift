@@ -55,6 +55,9 @@ public struct NodeConfig: Sendable, Equatable {
     public var handoffTimeoutMilliseconds: Int64 = 10_000
     /// `tls:`: the API, the proxy and peer requests over TLS; nil = plain HTTP.
     public var tls: TLSSettings?
+    /// `insecure: true`: the node API may listen beyond loopback without
+    /// TLS (the token and the database's pages cross the network in clear).
+    public var insecure = false
     /// Bearer token required on the node API (and sent to peers); nil = no auth.
     public var token: String?
     /// Commits within this window go into one file in the store (standbys get every commit at once).
@@ -199,6 +202,11 @@ public struct NodeConfig: Sendable, Equatable {
         if token == nil, tls?.clientAuth != .require, let host = HostPort(apiListen)?.host, !HostPort.isLoopback(host) {
             throw fail(
                 "api.listen on \(host) needs a token (token:) or mutual TLS (tls.clientAuth: require); without either the API listens on loopback only"
+            )
+        }
+        if tls == nil, !insecure, let host = HostPort(apiListen)?.host, !HostPort.isLoopback(host) {
+            throw fail(
+                "api.listen on \(host) without tls: would send the token and every page of the database in clear; add tls: (README, TLS) or, on a network you trust, insecure: true"
             )
         }
         if tls != nil {
