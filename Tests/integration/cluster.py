@@ -14,7 +14,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from conftest import BATON
+from conftest import BATON, SECRETS
 from s3support import free_port
 
 # A Rails 8 app's four databases: the group the group variants of the HA tests hold.
@@ -172,6 +172,8 @@ class Cluster:
         self.batch_window = batch_window
         self.ttl = ttl
         self.token = token
+        if token:
+            SECRETS.add(token)
         self.members = []
         for name in names:
             member = Member(self, name)

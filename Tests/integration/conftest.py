@@ -115,3 +115,22 @@ def s3(tmp_path, monkeypatch):
         yield moto
     finally:
         moto.stop()
+
+
+# Secrets the tests hand to Baton (tokens; Cluster adds its own): none may appear in any log a
+# test's processes wrote, nor may private keys (age identities, PEM keys).
+SECRETS = set()
+SECRET_PATTERNS = ("AGE-SECRET-KEY-1", "PRIVATE KEY-----")
+
+
+@pytest.fixture(autouse=True)
+def no_secrets_in_logs(tmp_path):
+    """After each test, its logs (every *.log under its tmp_path) hold no secret."""
+    yield
+    folder = tmp_path
+    needles = list(SECRETS) + list(SECRET_PATTERNS)
+    leaks = []
+    for log in Path(folder).rglob("*.log"):
+        text = log.read_text(errors="replace")
+        leaks += [f"{log.relative_to(folder)}: {needle[:4]}…" for needle in needles if needle in text]
+    assert not leaks, f"secrets in logs: {leaks}"
