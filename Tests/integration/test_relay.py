@@ -7,6 +7,7 @@ import os
 import subprocess
 import threading
 import time
+import urllib.error
 import urllib.request
 
 import pyrqlite.dbapi2 as rqlite
@@ -291,3 +292,31 @@ def test_relay_writes_during_a_handoff_neither_fail_nor_get_lost(cluster):
     for member in (holder, standby):
         log = member.log_text()
         assert "beside the standby copy" not in log and "diverged" not in log, log[-2000:]
+
+
+def test_a_client_past_the_rate_limit_gets_429_with_retry_after_and_runs_nothing(tmp_path):
+    cluster = Cluster(tmp_path, f"file://{tmp_path}/replica", names=("a",), ttl="3s",
+                      extra_yaml="relay:\n  rateLimit: 5\n")
+    try:
+        cluster.start()
+        (holder,) = cluster.members
+        cluster.holder()
+        assert http("POST", holder.api + "/db/execute", body=b'["CREATE TABLE k (v)"]')[0] == 200
+        answers = []
+        for n in range(12):
+            request = urllib.request.Request(holder.api + "/db/execute", method="POST",
+                                             data=json.dumps([f"INSERT INTO k VALUES({n})"]).encode())
+            try:
+                with urllib.request.urlopen(request, timeout=5) as response:
+                    answers.append((response.status, None))
+            except urllib.error.HTTPError as error:
+                answers.append((error.code, error.headers.get("Retry-After")))
+        refused = [answer for answer in answers if answer[0] == 429]
+        assert refused and all(retry == "1" for _, retry in refused), answers
+        admitted = len([answer for answer in answers if answer[0] == 200])
+        assert 4 <= admitted <= 6, answers  # the burst (5, minus the CREATE, plus what refilled)
+        time.sleep(1.2)
+        status, text = http("GET", holder.api + "/db/query?q=SELECT+count(*)+FROM+k")
+        assert status == 200 and json.loads(text)["results"][0]["values"] == [[admitted]], text
+    finally:
+        cluster.stop()

@@ -158,7 +158,15 @@ struct ConfigReader {
             }
         }
         if let relay = try map(root, "relay") {
-            try known(relay, "relay.", ["maxBodyBytes", "busyTimeout", "readWait"])
+            try known(relay, "relay.", ["maxBodyBytes", "busyTimeout", "readWait", "rateLimit"])
+            if let text = try string(relay, "rateLimit", path: "relay.") {
+                guard let rate = Double(text), rate > 0 else {
+                    throw BatonError(
+                        .usage, "\(source): relay.rateLimit must be requests per second per client (> 0), got '\(text)'"
+                    )
+                }
+                config.relayRateLimit = rate
+            }
             if let text = try string(relay, "maxBodyBytes", path: "relay.") {
                 guard let bytes = Int(text) else {
                     throw BatonError(.usage, "\(source): relay.maxBodyBytes must be a number of bytes, got '\(text)'")

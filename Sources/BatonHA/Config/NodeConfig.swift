@@ -77,6 +77,9 @@ public struct NodeConfig: Sendable, Equatable {
     public var relayBusyTimeoutMilliseconds: Int64 = 5000
     /// How long a stale read on a standby waits for a TXID it must see before going to the holder.
     public var relayReadWaitMilliseconds: Int64 = 1000
+    /// `relay.rateLimit`: relay requests per second each client address may
+    /// make (bursts of one second's worth); nil: no limit.
+    public var relayRateLimit: Double?
 
     /// `retention.pointInTime`: how much point-in-time history the store
     /// keeps; older files no restore in the window needs are deleted.

@@ -50,6 +50,8 @@ public final class Node: Sendable {
     let workers: NodeWorkers
     private let published = Mutex(NodeSnapshot())
     private let lastDrill = Mutex<DrillStatus?>(nil)
+    /// The relay's per-client limit (`relay.rateLimit`), nil without one.
+    private let relayLimiter: Mutex<RateLimiter?>
     private let captures = Mutex(Captures())
 
     /// Captures asked for (`captureNow`) and the last one the driver finished.
@@ -63,6 +65,12 @@ public final class Node: Sendable {
 
     /// The last scheduled restore drill's result (`verify:`), nil before the first.
     var drill: DrillStatus? { lastDrill.withLock { $0 } }
+
+    /// Whether a relay request of `client` may run now (`relay.rateLimit`).
+    func admitRelayRequest(from client: String) -> RateLimiter.Decision {
+        let now = clock.now()
+        return relayLimiter.withLock { limiter in limiter?.admit(client, nowMilliseconds: now) ?? .admitted }
+    }
 
     /// Keeps a drill's result for `/status` and `/metrics`.
     func recordDrill(_ status: DrillStatus) { lastDrill.withLock { $0 = status } }
@@ -100,6 +108,7 @@ public final class Node: Sendable {
         self.config = config
         let tls = try config.tls.map { try NodeTLS(settings: $0) }
         self.tls = tls
+        relayLimiter = Mutex(config.relayRateLimit.map { RateLimiter(ratePerSecond: $0) })
         self.clock = clock
         progress = ChangeSignal(clock: clock)
         driverWake = ChangeSignal(clock: clock)

@@ -25,14 +25,14 @@ struct FrontProxy {
         "transfer-encoding", "upgrade",
     ]
 
-    func responder() -> CallbackResponder<ProxyRequestContext> {
+    func responder() -> CallbackResponder<ClientRequestContext> {
         let node = self.node
         return CallbackResponder { request, context in
             try await FrontProxy.forward(request, context: context, node: node)
         }
     }
 
-    static func forward(_ request: Request, context: ProxyRequestContext, node: Node) async throws -> Response {
+    static func forward(_ request: Request, context: ClientRequestContext, node: Node) async throws -> Response {
         let hops = request.headers[hopHeader].flatMap { Int($0) } ?? 0
         let deadline = node.clock.now() + node.config.holdTimeoutMilliseconds
         let flag = TrackedBody<RequestBody>.Flag()

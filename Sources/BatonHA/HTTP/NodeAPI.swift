@@ -12,8 +12,8 @@ import NIOCore
 struct NodeAPI {
     let node: Node
 
-    func router() -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
+    func router() -> Router<ClientRequestContext> {
+        let router = Router(context: ClientRequestContext.self)
         let node = self.node
         router.get("/health") { _, _ in
             NodeAPI.json(.ok, ["status": "ok", "role": node.status().role])

@@ -53,17 +53,16 @@ struct RelayAPI {
         var body: [UInt8]?
     }
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<ClientRequestContext>) {
         let relay = self
-        router.post("/db/execute") { request, _ in await relay.handle(request, .execute) }
-        router.get("/db/query") { request, _ in await relay.handle(request, .query) }
-        router.post("/db/query") { request, _ in await relay.handle(request, .query) }
-        router.post("/db/request") { request, _ in await relay.handle(request, .request) }
+        router.post("/db/execute") { request, context in await relay.handle(request, context, .execute) }
+        router.get("/db/query") { request, context in await relay.handle(request, context, .query) }
+        router.post("/db/query") { request, context in await relay.handle(request, context, .query) }
+        router.post("/db/request") { request, context in await relay.handle(request, context, .request) }
     }
 
-    func handle(_ request: Request, _ kind: StatementRunner.Kind) async -> Response {
+    func handle(_ request: Request, _ context: ClientRequestContext, _ kind: StatementRunner.Kind) async -> Response {
         if let refused = NodeAPI.refuse(request, node) { return refused }
-        node.metrics.relayRequests.increment()
         let pretty = RelayAPI.formFields(request.uri.query)["pretty"] != nil
         let call: Call
         do {
@@ -74,6 +73,18 @@ struct RelayAPI {
         } catch {
             return RelayAPI.answer(.badRequest, RelayResponse.error("\(error)", pretty: pretty))
         }
+        // Limited where the client connected; a forwarded request was counted there.
+        if call.hops == 0,
+            case .refused(let wait) = node.admitRelayRequest(from: context.remoteAddress?.ipAddress ?? "")
+        {
+            var response = RelayAPI.answer(
+                .tooManyRequests,
+                RelayResponse.error(
+                    "rate limit: more than relay.rateLimit requests a second from this client", pretty: pretty))
+            response.headers[.retryAfter] = String(max(1, (wait + 999) / 1000))
+            return response
+        }
+        node.metrics.relayRequests.increment()
         let deadline = node.clock.now() + node.config.holdTimeoutMilliseconds
         while true {
             let seen = node.changes.version

@@ -1,9 +1,10 @@
 import Hummingbird
 import NIOCore
 
-/// The front proxy's request context: Hummingbird's basics plus the
-/// client's address (for `X-Forwarded-For`).
-struct ProxyRequestContext: RequestContext {
+/// The request context of the front proxy and the node API: Hummingbird's
+/// basics plus the client's address (the proxy's `X-Forwarded-For`, the
+/// relay's rate limit).
+struct ClientRequestContext: RequestContext {
     var coreContext: CoreRequestContextStorage
     /// The connected client.
     let remoteAddress: SocketAddress?
