@@ -2,6 +2,7 @@
 outage never delays the primary or sync-mode acknowledgements, it catches
 up when it answers again, a new holder goes on copying, and a restore from
 it alone holds every acknowledged write."""
+import json
 import signal
 import sqlite3
 import time
@@ -103,5 +104,12 @@ def test_replicate_also_copies_to_a_second_store(tmp_path, procs):
     restored = tmp_path / "restored.db"
     baton("restore", second, "-o", restored)
     assert oracle.read_state(restored) == (120, oracle.expected_state(5, 120))
+    # `baton ls --config` shows the database in both stores, the second caught up.
+    config = tmp_path / "baton.yml"
+    config.write_text(f"name: a\ndatabase: {db}\nstores: [{first}, {second}]\n")
+    rows = json.loads(baton("ls", "--config", config, "--json").stdout)
+    assert [(row["database"], row["role"]) for row in rows] == [("app", "primary"), ("app", "second")], rows
+    assert rows[0]["maxTXID"] == rows[1]["maxTXID"] > 0 and rows[1]["lagTransactions"] == 0, rows
+    assert "primary" in baton("ls", "--config", config).stdout
     refused = baton("replicate", db, first, "--also", first, "--once", check=False)
     assert refused.returncode != 0 and "another store" in refused.stderr
