@@ -63,6 +63,10 @@ def test_a_cut_off_second_store_delays_nothing_catches_up_and_restores_alone(tmp
         assert "takes copies again" in holder.log_text()
         _, metrics = http("GET", f"{holder.api}/metrics")
         assert "baton_second_store_txid" in metrics and "baton_second_store_lag_transactions" in metrics
+        # Its requests are counted apart from the primary's, failures included.
+        assert 'baton_second_store_requests_total{kind="put",outcome="ok"}' in metrics, metrics
+        assert any(line.startswith("baton_second_store_requests_total") and 'outcome="ok"' not in line
+                   for line in metrics.splitlines()), "the cut-off's failed requests are not counted"
 
         # A failover: the new holder goes on copying where the old one stopped.
         holder.kill()

@@ -147,7 +147,7 @@ public final class Node: Sendable {
             mayCommit: { lease.mayWrite })
         workers = NodeWorkers(databases: group.names)
         self.metrics = NodeMetrics(
-            storeMetrics: metrics, databases: group.names, secondStore: config.secondStore != nil,
+            storeMetrics: metrics, databases: group.names, secondStore: config.secondStore != nil ? secondMetrics : nil,
             tls: config.tls != nil, drills: config.verifyEveryMilliseconds != nil)
         peers = PeerClient(token: config.token, tls: tls)
         self.log = log

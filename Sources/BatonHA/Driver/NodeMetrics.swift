@@ -34,8 +34,9 @@ final class NodeMetrics: Sendable {
     let unconfirmedWrites: Counter
     /// Relay API requests by endpoint.
     let relayRequests: Counter
-    private let storeRequests: Mutex<[StoreMetrics.Key: Counter]> = Mutex([:])
-    private let storeSeen: Mutex<[StoreMetrics.Key: Int]> = Mutex([:])
+    private let storeRequests: StoreRequestCounters
+    /// With a second store: its requests, counted apart.
+    private let secondStoreRequests: StoreRequestCounters?
     private let storeBytesUp: Gauge
     private let storeBytesDown: Gauge
     private let storeMetrics: StoreMetrics
@@ -45,10 +46,18 @@ final class NodeMetrics: Sendable {
     private let secondStoreGauges: [String: (txid: Gauge, lag: Gauge, copied: Gauge)]
 
     init(
-        storeMetrics: StoreMetrics, databases: [String], secondStore: Bool = false, tls: Bool = false,
+        storeMetrics: StoreMetrics, databases: [String], secondStore: StoreMetrics? = nil, tls: Bool = false,
         drills: Bool = false
     ) {
         self.storeMetrics = storeMetrics
+        storeRequests = StoreRequestCounters(
+            registry: registry, name: "baton_store_requests_total", help: "Requests to the store by kind and outcome",
+            source: storeMetrics)
+        secondStoreRequests = secondStore.map { [registry] in
+            StoreRequestCounters(
+                registry: registry, name: "baton_second_store_requests_total",
+                help: "Requests to the second store (the DR copy) by kind and outcome", source: $0)
+        }
         lastVerified =
             drills
             ? registry.makeGauge(
@@ -123,7 +132,7 @@ final class NodeMetrics: Sendable {
         }
         databaseGauges = perDatabase
         var second: [String: (txid: Gauge, lag: Gauge, copied: Gauge)] = [:]
-        for name in secondStore ? databases : [] {
+        for name in secondStore != nil ? databases : [] {
             let labels = [("db", name)]
             second[name] = (
                 registry.makeGauge(
@@ -171,21 +180,8 @@ final class NodeMetrics: Sendable {
         let bytes = storeMetrics.bytes
         storeBytesUp.set(Double(bytes.up))
         storeBytesDown.set(Double(bytes.down))
-        for (key, count) in storeMetrics.requests {
-            let counter = storeRequests.withLock { counters in
-                if let existing = counters[key] { return existing }
-                let made = registry.makeCounter(
-                    name: "baton_store_requests_total", labels: [("kind", key.kind), ("outcome", key.outcome)],
-                    help: "Requests to the store by kind and outcome")
-                counters[key] = made
-                return made
-            }
-            let delta = storeSeen.withLock { seen -> Int in
-                defer { seen[key] = count }
-                return count - (seen[key] ?? 0)
-            }
-            if delta > 0 { counter.increment(by: Int64(delta)) }
-        }
+        storeRequests.update()
+        secondStoreRequests?.update()
         return registry.emitToBuffer()
     }
 }
