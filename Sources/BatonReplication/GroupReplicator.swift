@@ -25,6 +25,8 @@ public final class GroupReplicator: Sendable {
     }
 
     private let storeURL: StoreURL
+    /// `--also`: each database's files copied on to its replica there.
+    private let secondStoreURL: StoreURL?
     private let encryption: StoreEncryption?
     private let options: ReplicatorOptions
     private let log: @Sendable (String) -> Void
@@ -39,10 +41,11 @@ public final class GroupReplicator: Sendable {
     /// A backup of `group` into `storeURL`; `options.stateDirectory`, when
     /// set, gets a folder per database.
     public init(
-        group: DatabaseGroup, storeURL: StoreURL, encryption: StoreEncryption? = nil, options: ReplicatorOptions,
-        scanIntervalMilliseconds: Int64 = 1000, log: @escaping @Sendable (String) -> Void
+        group: DatabaseGroup, storeURL: StoreURL, secondStoreURL: StoreURL? = nil, encryption: StoreEncryption? = nil,
+        options: ReplicatorOptions, scanIntervalMilliseconds: Int64 = 1000, log: @escaping @Sendable (String) -> Void
     ) {
         self.storeURL = storeURL
+        self.secondStoreURL = secondStoreURL
         self.encryption = encryption
         self.options = options
         self.log = log
@@ -123,17 +126,49 @@ public final class GroupReplicator: Sendable {
         let replicator = box.value
         defer { replicator.close() }
         do {
+            let mirror = try mirror(of: member)
             try await replicator.start()
             if once || shouldStop() {
                 try await replicator.finish()
+            } else if let mirror {
+                try await withThrowingTaskGroup(of: Void.self) { tasks in
+                    tasks.addTask {
+                        await mirror.keepCopying(
+                            mayWrite: { true }, sleep: { try await Task.sleep(for: .milliseconds($0)) },
+                            now: { Int64(Date().timeIntervalSince1970 * 1000) })
+                    }
+                    try await box.value.run(shouldStop: shouldStop)
+                    tasks.cancelAll()
+                }
             } else {
                 try await replicator.run(shouldStop: shouldStop)
+            }
+            if let mirror {
+                // What was uploaded last reaches the second store too.
+                let copied = try await mirror.pass(allFolders: true)
+                log(
+                    "\(member.name): the second store \(mirror.targetURL) is at transaction \(mirror.published?.txid ?? 0) (\(copied) objects copied last)"
+                )
             }
             return Outcome(member: member, stats: replicator.stats, error: nil)
         } catch {
             log("\(member.path): \(error)")
             return Outcome(member: member, stats: replicator.stats, error: "\(error)")
         }
+    }
+
+    /// The copier of `member`'s replica to the second store, if there is one.
+    private func mirror(of member: DatabaseGroup.Member) throws -> StoreMirror? {
+        guard let secondStoreURL else { return nil }
+        let group = self.group
+        let prefix = "\(member.name): "
+        let log = self.log
+        var state = options.stateDirectory ?? member.path + "-baton"
+        if group.prefixed, options.stateDirectory != nil { state += "/" + member.name }
+        return StoreMirror(
+            source: try storeURL.replica(of: member, in: group).open(encryption: encryption),
+            target: try secondStoreURL.replica(of: member, in: group).open(encryption: encryption),
+            scratchDirectory: state + "/mirror", retention: options.retentionPolicy, log: { log(prefix + $0) })
     }
 
     /// Reads the directory and adds the files that belong.

@@ -140,9 +140,6 @@ struct ReplicateCommand: AsyncParsableCommand {
         }
         if scanMs < 10 { throw ValidationError("--scan-ms must be at least 10") }
         if once && exec != nil { throw ValidationError("--once and --exec cannot be used together") }
-        if also != nil && (config != nil || dir != nil) {
-            throw ValidationError("--also works with one database for now (baton node takes stores: for a group)")
-        }
         if let also, also == url { throw ValidationError("--also must name another store than the first") }
         if batchWindowMs < 0 || pollMs < 1 || checkpointPages < 1 || truncateMib < 1 || snapshotHours <= 0 {
             throw ValidationError("intervals and thresholds must be positive")
@@ -151,7 +148,8 @@ struct ReplicateCommand: AsyncParsableCommand {
 
     func run() async throws {
         if let mode = try groupMode() {
-            try await runGroup(mode.group, storeURL: mode.store, encryption: mode.encryption)
+            try await runGroup(
+                mode.group, storeURL: mode.store, secondStoreURL: mode.second, encryption: mode.encryption)
             return
         }
         guard let database, let url else { throw ValidationError("give a database and a store URL") }
@@ -273,7 +271,10 @@ struct ReplicateCommand: AsyncParsableCommand {
     }
 
     /// The group, its store and its encryption with --config or --dir; nil for one database.
-    private func groupMode() throws -> (group: DatabaseGroup, store: StoreURL, encryption: StoreEncryption?)? {
+    private func groupMode() throws -> (
+        group: DatabaseGroup, store: StoreURL, second: StoreURL?, encryption: StoreEncryption?
+    )? {
+        let also = try self.also.map { try StoreURL($0) }
         let options = try encryption.load(forWriting: true)
         if let config {
             let file = try NodeConfig.load(path: config, environment: ProcessInfo.processInfo.environment)
@@ -282,18 +283,26 @@ struct ReplicateCommand: AsyncParsableCommand {
             }
             guard !file.store.isEmpty else { throw BatonError(.usage, "\(config): store is required") }
             // The command line's keys over the file's.
-            return (group, try StoreURL(file.store), try options ?? file.storeEncryption(warn: Output.note))
+            // --also over the file's second store (stores: [primary, second]).
+            let second = try also ?? file.secondStore.map { try StoreURL($0) }
+            return (group, try StoreURL(file.store), second, try options ?? file.storeEncryption(warn: Output.note))
         }
         if let dir, let url = database {
-            return (try DatabaseGroup(directory: .init(path: dir, pattern: pattern)), try StoreURL(url), options)
+            return (try DatabaseGroup(directory: .init(path: dir, pattern: pattern)), try StoreURL(url), also, options)
         }
         return nil
     }
 
     /// Backs up every database of `group` until a signal (or the --exec child) stops it.
-    private func runGroup(_ group: DatabaseGroup, storeURL: StoreURL, encryption: StoreEncryption?) async throws {
+    private func runGroup(
+        _ group: DatabaseGroup, storeURL: StoreURL, secondStoreURL: StoreURL?, encryption: StoreEncryption?
+    ) async throws {
+        if let secondStoreURL, secondStoreURL == storeURL {
+            throw ValidationError("--also must name another store than the first")
+        }
         let replicator = GroupReplicator(
-            group: group, storeURL: storeURL, encryption: encryption, options: replicatorOptions(),
+            group: group, storeURL: storeURL, secondStoreURL: secondStoreURL, encryption: encryption,
+            options: replicatorOptions(),
             scanIntervalMilliseconds: scanMs
         ) { Output.log($0) }
         let once = self.once

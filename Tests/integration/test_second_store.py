@@ -5,10 +5,11 @@ it alone holds every acknowledged write."""
 import json
 import signal
 import sqlite3
+import subprocess
 import time
 
 from cluster import Cluster, Load, http, keys
-from conftest import baton, wait, wait_for, workload
+from conftest import BATON, baton, wait, wait_for, workload
 from s3support import FaultProxy, Moto
 import workload as oracle
 
@@ -117,3 +118,32 @@ def test_replicate_also_copies_to_a_second_store(tmp_path, procs):
     assert "primary" in baton("ls", "--config", config).stdout
     refused = baton("replicate", db, first, "--also", first, "--once", check=False)
     assert refused.returncode != 0 and "another store" in refused.stderr
+
+
+def test_a_group_replicated_with_a_second_store_restores_from_it_database_by_database(tmp_path, procs):
+    storage = tmp_path / "storage"
+    storage.mkdir()
+    first, second = f"file://{tmp_path / 'first'}", f"file://{tmp_path / 'second'}"
+    dbs = {name: storage / f"{name}.sqlite3" for name in ("main", "queue")}
+    for db in dbs.values():
+        oracle.create(db)
+    config = tmp_path / "baton.yml"
+    config.write_text("name: a\ndatabases:\n" + "".join(f"  - path: {db}\n" for db in dbs.values())
+                      + f"stores: [{first}, {second}]\n")
+    running = procs.add(subprocess.Popen([BATON, "replicate", "--config", config, "--batch-window-ms", "50"],
+                                         stdout=open(tmp_path / "replicate.log", "wb"), stderr=subprocess.STDOUT))
+    time.sleep(1)
+    writers = [workload(db, seed, 1, 80, tmp_path / f"{name}.log", pause_ms=[0, 3])
+               for seed, (name, db) in enumerate(dbs.items(), start=7)]
+    assert all(wait(writer, 60) == 0 for writer in writers)
+    time.sleep(0.5)
+    running.send_signal(signal.SIGTERM)
+    assert wait(running, 60) == 0, (tmp_path / "replicate.log").read_text()
+    assert "main: the second store" in (tmp_path / "replicate.log").read_text()
+    for seed, name in enumerate(dbs, start=7):
+        restored = tmp_path / f"{name}-from-second.db"
+        baton("restore", second, "--db", name, "-o", restored)
+        assert oracle.read_state(restored) == (80, oracle.expected_state(seed, 80)), name
+    rows = json.loads(baton("ls", "--config", config, "--json").stdout)
+    assert {(row["database"], row["role"], row.get("lagTransactions")) for row in rows} == {
+        ("main", "primary", None), ("main", "second", 0), ("queue", "primary", None), ("queue", "second", 0)}
