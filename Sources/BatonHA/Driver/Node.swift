@@ -148,7 +148,8 @@ public final class Node: Sendable {
         workers = NodeWorkers(databases: group.names)
         self.metrics = NodeMetrics(
             storeMetrics: metrics, databases: group.names, secondStore: config.secondStore != nil ? secondMetrics : nil,
-            tls: config.tls != nil, drills: config.verifyEveryMilliseconds != nil)
+            tls: config.tls != nil, drills: config.verifyEveryMilliseconds != nil,
+            leaseTTLMilliseconds: config.leaseTTLMilliseconds)
         peers = PeerClient(token: config.token, tls: tls)
         self.log = log
         for database in databases {

@@ -45,6 +45,8 @@ final class NodeDatabase: Sendable {
         var epochStartTXID: UInt64 = 0
         /// Holder: the newest transaction the store confirmed in this run.
         var storedTXID: UInt64 = 0
+        /// Holder: when (wall clock, ms) the store last confirmed a newer transaction.
+        var storedMilliseconds: Int64?
     }
 
     init(
@@ -65,6 +67,13 @@ final class NodeDatabase: Sendable {
         }
     }
 
+    /// How many copies of this database are kept aside as diverged (`<file>.diverged-*`).
+    func divergedCopies() -> Int {
+        let folder = FileSystem.parent(of: path)
+        let names = (try? FileSystem.list(folder)) ?? []
+        return DivergedCopies.copies(of: String(path.split(separator: "/").last ?? ""), among: names).count
+    }
+
     /// This database's status line for `/status`.
     func status(role: NodeStateMachine.Role, now: Int64, heartbeatTimeoutMilliseconds: Int64) -> NodeStatus.Database {
         state.withLock { state in
@@ -82,7 +91,8 @@ final class NodeDatabase: Sendable {
                 name: name, path: path, txid: state.localTXID, lagTransactions: lag, lagMilliseconds: lagTime,
                 streaming: streaming, storedTXID: holding ? state.storedTXID : nil, secondStoreTXID: second?.txid,
                 secondStoreLagTransactions: second.map { state.storedTXID > $0.txid ? state.storedTXID - $0.txid : 0 },
-                secondStoreCopiedMilliseconds: second?.copiedMilliseconds)
+                secondStoreCopiedMilliseconds: second?.copiedMilliseconds,
+                storedMilliseconds: holding ? state.storedMilliseconds : nil, divergedCopies: divergedCopies())
         }
     }
 }

@@ -4,6 +4,7 @@ import BatonReplication
 import BatonSQLite
 import BatonStore
 import BatonSystem
+import Foundation
 
 extension NodeDriver {
     /// Renews the lease and watches its deadline (`LeaseKeeper`): the app
@@ -210,8 +211,10 @@ extension NodeDriver {
                 }
                 let stored = shipper.storedTXID
                 let advanced = database.state.withLock { state -> Bool in
-                    defer { state.storedTXID = max(state.storedTXID, stored) }
-                    return stored > state.storedTXID
+                    guard stored > state.storedTXID else { return false }
+                    state.storedTXID = stored
+                    state.storedMilliseconds = Int64(Date().timeIntervalSince1970 * 1000)
+                    return true
                 }
                 if advanced { node.progress.signal() }
             }

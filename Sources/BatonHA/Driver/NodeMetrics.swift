@@ -17,6 +17,9 @@ final class NodeMetrics: Sendable {
     private let failovers: Gauge
     private let handoffs: Gauge
     private let syncStandbyNamed: Gauge
+    private let syncMode: Gauge
+    private let leaseTTL: Gauge
+    private let leaseTTLMilliseconds: Int64
     /// With `verify:`: when the last restore drill that passed started, and whether the last one failed.
     private let lastVerified: Gauge?
     private let verifyFailed: Gauge?
@@ -41,15 +44,26 @@ final class NodeMetrics: Sendable {
     private let storeBytesDown: Gauge
     private let storeMetrics: StoreMetrics
     /// Per database of the group (`db` label): newest transaction, lag, what the store confirmed.
-    private let databaseGauges: [String: (txid: Gauge, lag: Gauge, lagSeconds: Gauge, stored: Gauge)]
+    private let databaseGauges: [String: DatabaseGauges]
+
+    /// One database's gauges (`db` label).
+    private struct DatabaseGauges {
+        var txid: Gauge
+        var lag: Gauge
+        var lagSeconds: Gauge
+        var stored: Gauge
+        var storedAt: Gauge
+        var diverged: Gauge
+    }
     /// With a second store, per database: its newest transaction there, how far it is behind the primary, when it was last copied to.
     private let secondStoreGauges: [String: (txid: Gauge, lag: Gauge, copied: Gauge)]
 
     init(
         storeMetrics: StoreMetrics, databases: [String], secondStore: StoreMetrics? = nil, tls: Bool = false,
-        drills: Bool = false
+        drills: Bool = false, leaseTTLMilliseconds: Int64 = 10_000
     ) {
         self.storeMetrics = storeMetrics
+        self.leaseTTLMilliseconds = leaseTTLMilliseconds
         storeRequests = StoreRequestCounters(
             registry: registry, name: "baton_store_requests_total", help: "Requests to the store by kind and outcome",
             source: storeMetrics)
@@ -92,6 +106,9 @@ final class NodeMetrics: Sendable {
         appRunning = registry.makeGauge(name: "baton_app_running", help: "1 while the app runs on this node")
         failovers = registry.makeGauge(name: "baton_failovers", help: "Takeovers after a failed holder seen here")
         handoffs = registry.makeGauge(name: "baton_handoffs", help: "Hand-overs away from this node")
+        syncMode = registry.makeGauge(
+            name: "baton_replication_sync", help: "1 in sync mode (replication: sync), 0 in async mode")
+        leaseTTL = registry.makeGauge(name: "baton_lease_ttl_seconds", help: "The lease's time to live (lease.ttl)")
         syncStandbyNamed = registry.makeGauge(
             name: "baton_sync_standby_named",
             help: "Holder in sync mode: 1 while the lease names an in-sync standby, 0 while writes wait for the store")
@@ -113,22 +130,29 @@ final class NodeMetrics: Sendable {
             name: "baton_relay_requests_total", help: "Relay API requests (/db/execute, /db/query, /db/request)")
         storeBytesUp = registry.makeGauge(name: "baton_store_uploaded_bytes", help: "Bytes sent to the store")
         storeBytesDown = registry.makeGauge(name: "baton_store_downloaded_bytes", help: "Bytes read from the store")
-        var perDatabase: [String: (txid: Gauge, lag: Gauge, lagSeconds: Gauge, stored: Gauge)] = [:]
+        var perDatabase: [String: DatabaseGauges] = [:]
         for name in databases {
             let labels = [("db", name)]
-            perDatabase[name] = (
-                registry.makeGauge(
+            perDatabase[name] = DatabaseGauges(
+                txid: registry.makeGauge(
                     name: "baton_database_txid", labels: labels, help: "Newest transaction of this database here"),
-                registry.makeGauge(
+                lag: registry.makeGauge(
                     name: "baton_database_lag_transactions", labels: labels,
                     help: "Standby: transactions of this database behind the holder"),
-                registry.makeGauge(
+                lagSeconds: registry.makeGauge(
                     name: "baton_database_lag_seconds", labels: labels,
                     help: "Standby: seconds since this database was last caught up"),
-                registry.makeGauge(
+                stored: registry.makeGauge(
                     name: "baton_database_stored_txid", labels: labels,
-                    help: "Holder: newest transaction of this database the store confirmed in this term")
-            )
+                    help: "Holder: newest transaction of this database the store confirmed in this term"),
+                storedAt: registry.makeGauge(
+                    name: "baton_database_last_upload_timestamp_seconds", labels: labels,
+                    help:
+                        "Holder: when the store last confirmed a newer transaction of this database (0: not in this term)"
+                ),
+                diverged: registry.makeGauge(
+                    name: "baton_database_diverged_copies", labels: labels,
+                    help: "Copies of this database kept aside as diverged on this node (<file>.diverged-*)"))
         }
         databaseGauges = perDatabase
         var second: [String: (txid: Gauge, lag: Gauge, copied: Gauge)] = [:]
@@ -165,12 +189,16 @@ final class NodeMetrics: Sendable {
         failovers.set(Double(status.failovers))
         handoffs.set(Double(status.handoffs))
         syncStandbyNamed.set(to: status.syncStandby == nil ? 0.0 : 1.0)
+        syncMode.set(to: status.replication == "sync" ? 1.0 : 0.0)
+        leaseTTL.set(Double(leaseTTLMilliseconds) / 1000)
         for database in status.databases ?? [] {
             guard let gauges = databaseGauges[database.name] else { continue }
             gauges.txid.set(Double(database.txid ?? 0))
             gauges.lag.set(Double(database.lagTransactions ?? 0))
             gauges.lagSeconds.set(Double(database.lagMilliseconds ?? 0) / 1000)
             gauges.stored.set(Double(database.storedTXID ?? 0))
+            gauges.storedAt.set(Double(database.storedMilliseconds ?? 0) / 1000)
+            gauges.diverged.set(Double(database.divergedCopies ?? 0))
             if let second = secondStoreGauges[database.name] {
                 second.txid.set(Double(database.secondStoreTXID ?? 0))
                 second.lag.set(Double(database.secondStoreLagTransactions ?? 0))

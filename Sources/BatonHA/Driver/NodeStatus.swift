@@ -59,6 +59,10 @@ public struct NodeStatus: Codable, Sendable, Equatable {
         public var secondStoreLagTransactions: UInt64?
         /// On a holder with a second store: when (ms since the epoch) it last got a newer transaction.
         public var secondStoreCopiedMilliseconds: Int64?
+        /// On a holder: when (ms since the epoch) the store last confirmed a newer transaction.
+        public var storedMilliseconds: Int64? = nil
+        /// Copies of it kept aside as diverged on this node (`<file>.diverged-*`).
+        public var divergedCopies: Int? = nil
     }
 
     /// A peer as the status shows it.
