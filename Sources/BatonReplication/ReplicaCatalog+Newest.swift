@@ -85,13 +85,18 @@ extension ReplicaCatalog {
     private static func levelByLevel(in store: any ObjectStore, epochStarts: [UInt64: UInt64], width: Int)
         async throws -> Result<[LTXFileInfo], PartialListingRefused>
     {
-        var listed = try await level(LTXFileInfo.snapshotLevel, after: nil, in: store, width: width)
+        // One request says which levels hold files: most of levels 1–8 are empty, and each listing
+        // of one costs a request (on moto, a scan of the whole bucket).
+        let present = Set(try await store.folders(under: "ltx/").compactMap(Int.init))
+        var listed =
+            present.contains(LTXFileInfo.snapshotLevel)
+            ? try await level(LTXFileInfo.snapshotLevel, after: nil, in: store, width: width) : []
         if let unmarked = unmarked(listed, epochStarts) { return .failure(unmarked) }
         guard let base = RestorePlan.fenced(listed, epochStarts: epochStarts).map(\.maxTXID).max() else {
             return .failure(.init(message: "no snapshot of a live epoch is in ltx/\(LTXFileInfo.snapshotLevel)/"))
         }
         var reach = base
-        for number in (0..<LTXFileInfo.snapshotLevel).reversed() {
+        for number in (0..<LTXFileInfo.snapshotLevel).reversed() where present.contains(number) {
             let found = try await level(number, after: reach, in: store, width: width)
             if let unmarked = unmarked(found, epochStarts) { return .failure(unmarked) }
             listed += found

@@ -73,6 +73,18 @@ public struct FileStore: ObjectStore {
         }
     }
 
+    public func folders(under prefix: String) async throws -> [String] {
+        try await BlockingWork.run { [self] in
+            try counted("list") {
+                let directory =
+                    prefix.isEmpty ? root : root + "/" + String(prefix.dropLast(prefix.hasSuffix("/") ? 1 : 0))
+                return try FileSystem.list(directory).filter {
+                    !$0.hasPrefix(".") && FileSystem.isDirectory(directory + "/" + $0)
+                }.sorted()
+            }
+        }
+    }
+
     private func listFiles(prefix: String) throws -> [ObjectInfo] {
         var results: [ObjectInfo] = []
         func walk(_ relative: String) throws {

@@ -11,6 +11,11 @@ public protocol ObjectStore: Sendable {
     /// given, sorts after it (S3's `start-after`), in key order.
     func list(prefix: String, startAfter: String?) async throws -> [ObjectInfo]
 
+    /// The names of the folders directly under `prefix` (which ends in
+    /// `/`): `ltx/` → `["0", "1", "9"]`, in order. S3 answers it in one
+    /// request (a `delimiter` listing) however many objects lie below.
+    func folders(under prefix: String) async throws -> [String]
+
     /// The whole object; throws `notFound` if it does not exist.
     func get(_ key: String) async throws -> [UInt8]
 
@@ -55,6 +60,16 @@ extension ObjectStore {
     /// A range ending at the stored size.
     public func getTail(_ key: String, count: Int, storedSize: Int64) async throws -> [UInt8] {
         try await get(key, range: max(0, storedSize - Int64(count))..<storedSize)
+    }
+
+    /// From a whole listing under `prefix` (stores without a cheaper way).
+    public func folders(under prefix: String) async throws -> [String] {
+        let names = try await list(prefix: prefix).compactMap { object -> String? in
+            let rest = object.key.dropFirst(prefix.count)
+            guard let slash = rest.firstIndex(of: "/") else { return nil }
+            return String(rest[..<slash])
+        }
+        return Array(Set(names)).sorted()
     }
 
     /// Every object whose key starts with `prefix`, in key order.

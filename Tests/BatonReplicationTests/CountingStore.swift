@@ -25,6 +25,9 @@ final class CountingStore: ObjectStore {
     var downloads: Int { counts.withLock { $0.whole } }
     var displayURL: String { name ?? base.displayURL }
 
+    func folders(under prefix: String) async throws -> [String] {
+        try await base.folders(under: prefix)
+    }
     func list(prefix: String, startAfter: String?) async throws -> [ObjectInfo] {
         let listed = try await base.list(prefix: prefix, startAfter: startAfter)
         counts.withLock {

@@ -20,6 +20,9 @@ final class LateMarkerStore: ObjectStore {
 
     var displayURL: String { base.displayURL }
 
+    func folders(under prefix: String) async throws -> [String] {
+        try await base.folders(under: prefix)
+    }
     func list(prefix: String, startAfter: String?) async throws -> [ObjectInfo] {
         let listed = try await base.list(prefix: prefix, startAfter: startAfter)
         guard prefix == EpochStart.prefix else { return listed }

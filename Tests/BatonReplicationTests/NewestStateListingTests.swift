@@ -62,6 +62,9 @@ import Testing
         #expect(newest.epochStarts.keys.sorted() == [1, 2])
         #expect(newest.live.map(\.maxTXID).max() == last)
         #expect(counting.listedKeys * 3 < total, "listed \(counting.listedKeys) of \(total) keys")
+        // Only the levels that hold files are listed (here 9, 1 and 0), not the empty ones between.
+        let levels = counting.listedPrefixes.filter { $0.hasPrefix("ltx/") }
+        #expect(levels == ["ltx/9/", "ltx/1/", "ltx/0/"], "listed \(levels)")
 
         let restored = try await Restorer(store: counting).restore(
             to: directory + "/restored.db", target: .latest, integrity: .full, force: false)

@@ -22,6 +22,10 @@ final class OutageStore: ObjectStore {
         if down { throw BatonError(.io, "\(base.displayURL): cannot connect (test outage)") }
     }
 
+    func folders(under prefix: String) async throws -> [String] {
+        try reachable()
+        return try await base.folders(under: prefix)
+    }
     func list(prefix: String, startAfter: String?) async throws -> [ObjectInfo] {
         try reachable()
         return try await base.list(prefix: prefix, startAfter: startAfter)

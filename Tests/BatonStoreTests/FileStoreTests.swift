@@ -17,9 +17,9 @@ import Testing
     @Test func putGetListDelete() async throws {
         let store = try freshStore()
         try await ObjectStoreConformance.putGetListDelete(store)
-        #expect(store.metrics.requests[.init(kind: "put", outcome: "ok")] == 4)
+        #expect(store.metrics.requests[.init(kind: "put", outcome: "ok")] == 5)
         #expect(store.metrics.requests[.init(kind: "get", outcome: "not_found")] == 1)
-        #expect(store.metrics.bytes.up == 3 + 200 + 2 + 1)
+        #expect(store.metrics.bytes.up == 3 + 200 + 2 + 1 + 1)
     }
 
     @Test func conditionalWrites() async throws {

@@ -27,6 +27,12 @@ enum ObjectStoreConformance {
         #expect(listed.map(\.key) == ["ltx/0/a.ltx", "ltx/9/b.ltx"])
         #expect(listed.map(\.size) == [3, 200])
         #expect(try await store.list(prefix: "").count == 3)
+        // The folders one level down, each once, without their objects.
+        try await store.put("ltx/9/c.ltx", data: [7], condition: .none)
+        #expect(try await store.folders(under: "ltx/") == ["0", "9"])
+        #expect(try await store.folders(under: "") == ["ltx"])
+        #expect(try await store.folders(under: "ltx/9/").isEmpty)
+        try await store.delete("ltx/9/c.ltx", ifMatch: nil)
         // Only what sorts after `startAfter` (a key's own prefix sorts before it).
         #expect(
             try await store.list(prefix: "ltx/", startAfter: "ltx/0/a").map(\.key) == ["ltx/0/a.ltx", "ltx/9/b.ltx"])

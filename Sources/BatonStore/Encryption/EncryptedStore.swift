@@ -34,6 +34,10 @@ public struct EncryptedStore: ObjectStore {
 
     public var displayURL: String { inner.displayURL }
 
+    public func folders(under prefix: String) async throws -> [String] {
+        try await inner.folders(under: prefix)
+    }
+
     public func list(prefix: String, startAfter: String?) async throws -> [ObjectInfo] {
         try await inner.list(prefix: prefix, startAfter: startAfter)
     }

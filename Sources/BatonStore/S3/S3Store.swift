@@ -58,6 +58,25 @@ public final class S3Store: ObjectStore, @unchecked Sendable {
         return results.sorted { $0.key < $1.key }
     }
 
+    /// One delimiter listing (more pages only past 1,000 folders).
+    public func folders(under prefix: String) async throws -> [String] {
+        let fullPrefix = configuration.objectKey(prefix)
+        var names: [String] = []
+        var token: String?
+        repeat {
+            var query = [("list-type", "2"), ("prefix", fullPrefix), ("delimiter", "/")]
+            if let token { query.append(("continuation-token", token)) }
+            let response = try await send(S3Request(method: "GET", objectKey: nil, query: query, kind: "list"))
+            let xml = String(decoding: response.body, as: UTF8.self)
+            for block in S3XML.values("CommonPrefixes", in: xml) {
+                guard let folder = S3XML.value("Prefix", in: block), folder.hasPrefix(fullPrefix) else { continue }
+                names.append(String(folder.dropFirst(fullPrefix.count).dropLast(folder.hasSuffix("/") ? 1 : 0)))
+            }
+            token = S3XML.value("IsTruncated", in: xml) == "true" ? S3XML.value("NextContinuationToken", in: xml) : nil
+        } while token != nil
+        return names.sorted()
+    }
+
     /// Reads the whole object.
     public func get(_ key: String) async throws -> [UInt8] {
         try ObjectKey.validate(key)

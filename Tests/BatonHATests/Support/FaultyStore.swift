@@ -47,6 +47,10 @@ final class FaultyStore: ObjectStore {
 
     var displayURL: String { base.displayURL }
 
+    func folders(under prefix: String) async throws -> [String] {
+        try faults.check(prefix)
+        return try await base.folders(under: prefix)
+    }
     func list(prefix: String, startAfter: String?) async throws -> [ObjectInfo] {
         try faults.check(prefix)
         return try await base.list(prefix: prefix, startAfter: startAfter)
