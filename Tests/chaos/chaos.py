@@ -276,7 +276,8 @@ def report(verdict, fault_log, recoveries, minutes, seed, ttl, bound, network, s
     for name, values in sorted(by_fault.items()):
         known = [value for value in values if value is not None]
         spread = (f"{min(known):.1f} / {statistics.median(known):.1f} / {max(known):.1f}" if known else "—")
-        rows_text.append(f"| {name} | {len(values)} | {spread} | {len(values) - len(known)} |")
+        late = len([value for value in values if value is None or value > bound])
+        rows_text.append(f"| {name} | {len(values)} | {spread} | {late} |")
     lines = [
         f"{minutes} min, seed {seed}, lease TTL {ttl} s, sync mode, S3 (moto) "
         f"{f'with its clock {skew:+.0f} s off, on a bridge, each node in a network namespace' if network else 'on loopback'}; "
