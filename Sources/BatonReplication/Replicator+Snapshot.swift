@@ -92,6 +92,7 @@ extension Replicator {
         ownStats.snapshotsWritten += 1
         streaming?.restart(txid: txid, table: state)
         lastSnapshotMilliseconds = header.timestampMilliseconds
+        lastSnapshotTXID = txid
     }
 
     /// The scheduled snapshot: seals what is captured, moves the read
@@ -103,8 +104,14 @@ extension Replicator {
         try seal()
         try handle(try follower.reacquire(captureSink))
         try seal()
-        let expected = table.databaseChecksum
         let txid = ownStats.txid
+        if txid == lastSnapshotTXID {
+            // Nothing was committed since the newest snapshot: it already shows this state (a second
+            // one under the same name would collide with it).
+            lastSnapshotMilliseconds = Replicator.nowMilliseconds()
+            return
+        }
+        let expected = table.databaseChecksum
         try writeSnapshot(txid: txid, header: try follower.wal.header(), position: follower.position)
         if table.databaseChecksum != expected {
             log(

@@ -43,6 +43,7 @@ extension Replicator {
         }
         ownStats.txid = latest.maxTXID
         if let snapshot = files.filter({ $0.level == LTXFileInfo.snapshotLevel }).max(by: { $0.maxTXID < $1.maxTXID }) {
+            lastSnapshotTXID = snapshot.maxTXID
             // Known when the listing read the headers (HA); one ranged read otherwise.
             if let known = snapshot.timestampMilliseconds {
                 lastSnapshotMilliseconds = known

@@ -32,6 +32,8 @@ public final class Replicator {
     var pageSize: UInt32 = 0
     var table = PageChecksumTable()
     var lastSnapshotMilliseconds: Int64 = 0
+    /// The transaction the newest snapshot in the store shows (nil: none known).
+    var lastSnapshotTXID: UInt64?
     /// Uploads, compaction and retention (driven by `step`, or by its own task).
     public let shipper: ReplicaShipper
     /// What happened on the capture side so far.

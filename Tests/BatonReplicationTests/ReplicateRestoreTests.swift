@@ -3,6 +3,7 @@ import BatonReplication
 import BatonSQLite
 import BatonStore
 import BatonSystem
+import Foundation
 import Testing
 
 #if canImport(Glibc)
@@ -52,6 +53,40 @@ import Testing
         let output = directory + "/restored.db"
         _ = try await Restorer(store: store).restore(to: output, target: .latest, integrity: .full, force: false)
         #expect(try rows(output) == (try rows(directory + "/app.db")))
+    }
+
+    /// A database idle for longer than the snapshot interval: the snapshot
+    /// it has already shows its state, so none is written (a second under
+    /// the same name collided with it, and replication stopped); after a
+    /// new commit the scheduled snapshot is written again.
+    @Test func anIdleDatabaseGetsNoSecondSnapshotOfTheSameState() async throws {
+        let app = try makeDatabase()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = FileStore(root: directory + "/replica")
+        var options = ReplicatorOptions()
+        options.batchWindowMilliseconds = 0
+        options.snapshotIntervalSeconds = 1
+        let replicator = try Replicator(databasePath: directory + "/app.db", store: store, options: options)
+        try await replicator.start()
+        try app.execute("INSERT INTO t(v) VALUES ('a')")
+        try await replicator.step()
+        try await Task.sleep(for: .milliseconds(1100))
+        try await replicator.step()  // the scheduled snapshot, at the new transaction
+        func snapshots() async throws -> [UInt64] {
+            try await ReplicaCatalog.files(in: store, headers: false).filter(\.isSnapshot).map(\.maxTXID)
+        }
+        let before = try await snapshots()
+        try await Task.sleep(for: .milliseconds(1100))
+        try await replicator.step()  // idle: nothing to snapshot
+        #expect(try await snapshots() == before)
+        try app.execute("INSERT INTO t(v) VALUES ('b')")
+        try await replicator.step()
+        try await Task.sleep(for: .milliseconds(1100))
+        try await replicator.step()
+        #expect(try await snapshots().count == before.count + 1)
+        try await replicator.finish()
+        replicator.close()
+        app.close()
     }
 
     /// A snapshot of several MiB (written in runs of consecutive pages),

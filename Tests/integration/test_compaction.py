@@ -59,3 +59,57 @@ def test_compaction_and_retention_keep_the_window_restorable(tmp_path, procs):
     # Restoring the latest state uses compacted files: fewer files than level-0 segments alone.
     result = json.loads(baton("restore", url, "-o", tmp_path / "l2.db", "--json").stdout)
     assert result["files"] < len([f for f in files if f["level"] == 0])
+
+
+def test_tiered_retention_keeps_hourly_and_daily_points_and_deletes_the_rest(tmp_path):
+    """A history written on earlier days (each `replicate --once` under libfaketime at a fixed past time
+    leaves a snapshot stamped then), then one pass at the real time with a 1 h window and tiers."""
+    import glob
+    import os
+    import sqlite3
+    import subprocess
+
+    from conftest import BATON
+
+    faketime = sorted(glob.glob("/usr/lib/*/faketime/libfaketime.so.1"))
+    assert faketime, "libfaketime is missing: scripts/setup --tests installs it"
+    db, url = tmp_path / "app.db", f"file://{tmp_path}/replica"
+    oracle.create(db)
+    times = ["2026-11-27 10:30:00", "2026-11-28 10:30:00", "2026-11-29 10:30:00"] + [
+        f"2026-12-01 0{hour}:30:00" for hour in range(6)]
+    rows_at = {}
+    for n, when in enumerate(times):
+        with sqlite3.connect(db) as con:
+            con.execute("INSERT INTO kv(val) VALUES (?)", (when,))
+        env = {**os.environ, "LD_PRELOAD": faketime[0], "FAKETIME": f"@{when}", "FAKETIME_DONT_FAKE_MONOTONIC": "1"}
+        # Through env(1): libfaketime preloaded straight into baton loses its arguments (seen here).
+        subprocess.run(["/usr/bin/env", BATON, "replicate", db, url, "--once", "--retention", "60d",
+                        "--snapshot-hours", "0.5"], env=env, check=True,
+                       capture_output=True, timeout=60)
+        rows_at[max(f["maxTXID"] for f in listing(url))] = n + 1
+
+    def restorable(txid):
+        out = tmp_path / f"at-{txid}.db"
+        done = subprocess.run([BATON, "restore", url, "-o", out, "--txid", str(txid), "--force"],
+                              capture_output=True, text=True, timeout=60)
+        if done.returncode != 0:
+            return None
+        with sqlite3.connect(out) as con:
+            return con.execute("SELECT count(*) FROM kv").fetchone()[0]
+
+    # Now (real time): a 1 h window; three hourly points (Dec 1, 05:30, 04:30, 03:30) and three daily
+    # ones (the newest point of Dec 1, Nov 29 and Nov 28).
+    args = ["--once", "--retention", "1h", "--keep-hourly", "3", "--keep-daily", "3"]
+    baton("replicate", db, url, *args)
+    kept = {txid for txid in rows_at if restorable(txid) is not None}
+    by_time = dict(zip(times, sorted(rows_at)))
+    expected = {by_time[t] for t in ["2026-11-28 10:30:00", "2026-11-29 10:30:00", "2026-12-01 03:30:00",
+                                     "2026-12-01 04:30:00", "2026-12-01 05:30:00"]}
+    assert kept == expected, (sorted(kept), sorted(expected))
+    for txid in kept:
+        assert restorable(txid) == rows_at[txid]
+    # Idempotent: a second pass deletes nothing more.
+    before = listing(url)
+    result = subprocess.run([BATON, "replicate", db, url, *args], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and "retention: deleted" not in result.stderr, result.stderr
+    assert [f for f in listing(url) if f["maxTXID"] in rows_at] == [f for f in before if f["maxTXID"] in rows_at]
