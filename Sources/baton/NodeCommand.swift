@@ -67,6 +67,12 @@ struct NodeCommand: AsyncParsableCommand {
             valueName: "mode"))
     var replication: String?
 
+    @Flag(
+        help:
+            "Let the node API listen beyond loopback without TLS (insecure: true): the token and the database's pages cross the network in clear."
+    )
+    var insecure = false
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         var settings =
@@ -85,6 +91,7 @@ struct NodeCommand: AsyncParsableCommand {
         if let app { settings.appCommand = app }
         if let ready { settings.appReadyURL = ready }
         if let ttl { settings.leaseTTLMilliseconds = ttl.milliseconds }
+        if insecure { settings.insecure = true }
         if let replication {
             guard let mode = NodeConfig.ReplicationMode(rawValue: replication) else {
                 throw ValidationError("--replication must be async or sync, got '\(replication)'")
