@@ -248,7 +248,7 @@ public final class Node: Sendable {
     /// The status as `GET /status` shows it: per database, and for the
     /// node the first database's TXID, the largest lag, and streaming only
     /// when every database streams.
-    func status() -> NodeStatus {
+    func status(countDiverged: Bool = false) -> NodeStatus {
         let now = clock.now()
         let appRunning = app?.isRunning ?? false
         let leaseLeft = lease.timeLeftMilliseconds
@@ -258,7 +258,9 @@ public final class Node: Sendable {
         let (failovers, handoffs, lastHandoff) = (state.failovers, state.handoffs, state.lastHandoffMilliseconds)
         let isHolder = state.isHolding
         let perDatabase = databases.map {
-            $0.status(role: role, now: now, heartbeatTimeoutMilliseconds: config.heartbeatTimeoutMilliseconds)
+            $0.status(
+                role: role, now: now, heartbeatTimeoutMilliseconds: config.heartbeatTimeoutMilliseconds,
+                countDiverged: countDiverged)
         }
         let lags = perDatabase.compactMap(\.lagTransactions)
         let lagTimes = perDatabase.map(\.lagMilliseconds)

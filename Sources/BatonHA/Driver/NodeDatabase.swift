@@ -75,8 +75,15 @@ final class NodeDatabase: Sendable {
     }
 
     /// This database's status line for `/status`.
-    func status(role: NodeStateMachine.Role, now: Int64, heartbeatTimeoutMilliseconds: Int64) -> NodeStatus.Database {
-        state.withLock { state in
+    /// `countDiverged`: list the folder for kept diverged copies (for
+    /// `/status` and `/metrics`, not the health checks a balancer sends every second).
+    func status(
+        role: NodeStateMachine.Role, now: Int64, heartbeatTimeoutMilliseconds: Int64, countDiverged: Bool = false
+    )
+        -> NodeStatus.Database
+    {
+        let diverged = countDiverged ? divergedCopies() : nil
+        return state.withLock { state in
             var lag: UInt64?
             var lagTime: Int64?
             if role == .standby, let local = state.localTXID, let remote = state.holderTXID {
@@ -92,7 +99,7 @@ final class NodeDatabase: Sendable {
                 streaming: streaming, storedTXID: holding ? state.storedTXID : nil, secondStoreTXID: second?.txid,
                 secondStoreLagTransactions: second.map { state.storedTXID > $0.txid ? state.storedTXID - $0.txid : 0 },
                 secondStoreCopiedMilliseconds: second?.copiedMilliseconds,
-                storedMilliseconds: holding ? state.storedMilliseconds : nil, divergedCopies: divergedCopies())
+                storedMilliseconds: holding ? state.storedMilliseconds : nil, divergedCopies: diverged)
         }
     }
 }

@@ -38,11 +38,11 @@ struct NodeAPI {
             }
             return try NodeAPI.encoded(healthy ? .ok : .serviceUnavailable, status)
         }
-        router.get("/status") { _, _ in try NodeAPI.encoded(.ok, node.status()) }
+        router.get("/status") { _, _ in try NodeAPI.encoded(.ok, node.status(countDiverged: true)) }
         RelayAPI(node: node).register(on: router)
         router.get("/metrics") { _, _ in
             let body = node.metrics.render(
-                node.status(), certificateNotValidAfter: node.tls?.material.notValidAfter)
+                node.status(countDiverged: true), certificateNotValidAfter: node.tls?.material.notValidAfter)
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(bytes: body)))

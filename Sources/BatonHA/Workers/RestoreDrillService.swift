@@ -16,7 +16,7 @@ struct RestoreDrillService: Service {
     let everyMilliseconds: Int64
     let points: Int
 
-    /// How often a due drill looks again whether the node is a standby.
+    /// The longest a due drill waits for a role change before looking again.
     static let roleCheckMilliseconds: Int64 = 30_000
 
     private var recordPath: String { (node.databases.first?.stateDirectory ?? ".") + "/last-drill.json" }
@@ -33,8 +33,11 @@ struct RestoreDrillService: Service {
                 } catch {
                     return
                 }
+                // Due while holding: wait until the node is a standby again (its state changes are signalled).
                 while !Task.isCancelled && node.snapshot.role != .standby {
-                    try? await node.clock.sleep(milliseconds: Self.roleCheckMilliseconds)
+                    let seen = node.changes.version
+                    if node.snapshot.role == .standby { break }
+                    await node.changes.wait(from: seen, timeoutMilliseconds: Self.roleCheckMilliseconds)
                 }
                 if Task.isCancelled { return }
                 await drill()
