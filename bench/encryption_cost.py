@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
-from run import count, create, record, sh, start_timed, stop_replicator, timed, wait_for, writer  # noqa: E402
+from run import big_database, count, create, record, sh, start_timed, stop_replicator, timed, wait_for, writer  # noqa: E402
 
 BATON = None
 
@@ -52,20 +52,6 @@ def write_round(work, transactions, identity):
         sh(BATON, "restore", f"file://{replica}", "-o", restored, *extra, stdout=subprocess.DEVNULL)
         assert count(restored) == transactions
     return transactions / elapsed
-
-
-def big_database(work, mib):
-    db = work / "big.db"
-    create(db)
-    import sqlite3
-    con = sqlite3.connect(db)
-    rows = mib * 1024 * 1024 // 4000
-    con.execute(f"WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i < {rows}) "
-                "INSERT INTO t(v) SELECT hex(randomblob(1990)) FROM c")
-    con.commit()
-    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    con.close()
-    return db
 
 
 def restore_round(work, db, identity, tag):

@@ -161,10 +161,8 @@ def write_benchmark(out, baton, litestream, transactions, env):
     return "\n".join(lines)
 
 
-def restore_benchmark(out, baton, litestream, mib, env):
-    work = out / "restore"
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
+def big_database(work, mib):
+    """A `mib` MiB database of random rows in `work`, checkpointed; its path."""
     db = work / "big.db"
     create(db)
     con = sqlite3.connect(db)
@@ -174,6 +172,14 @@ def restore_benchmark(out, baton, litestream, mib, env):
     con.commit()
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     con.close()
+    return db
+
+
+def restore_benchmark(out, baton, litestream, mib, env):
+    work = out / "restore"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    db = big_database(work, mib)
     size = db.stat().st_size
     expected = count(db)
 
